@@ -1,0 +1,42 @@
+// Errors are values with codes. Every error a user can meet carries a code a program can switch on and a
+// sentence a person can act on; nothing else crosses the wire or reaches the CLI.
+
+export type NoodleErrorCode =
+  | 'CONFIG_INVALID'
+  | 'FRAME_TOO_LARGE'
+  | 'FRAME_MALFORMED'
+  | 'FRAME_INVALID'
+  | 'REQUEST_TIMEOUT'
+  | 'REQUEST_ABORTED'
+  | 'PROTOCOL_UNSUPPORTED'
+  | 'PEER_UNREACHABLE'
+  | 'STREAM_CLOSED'
+  | 'HANDLER_FAILED'
+  | 'KEY_INVALID'
+  | 'NOT_STARTED'
+
+export class NoodleError extends Error {
+  override readonly name = 'NoodleError'
+  readonly code: NoodleErrorCode
+  /** What the person who sees this should do about it. */
+  readonly hint: string
+
+  constructor(code: NoodleErrorCode, message: string, hint = '', options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.hint = hint
+  }
+
+  /** The one-line form for logs and the CLI: the message, then what to do. */
+  get sentence(): string {
+    return this.hint === '' ? this.message : `${this.message}. ${this.hint}`
+  }
+
+  toJSON(): { code: NoodleErrorCode; message: string } {
+    return { code: this.code, message: this.sentence }
+  }
+}
+
+export function isNoodleError(err: unknown, code?: NoodleErrorCode): err is NoodleError {
+  return err instanceof NoodleError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,140 @@
+// Presence gossip: every peer publishes its NodeProfile on the presence topic every interval, and keeps the
+// profiles it hears in a directory that forgets a peer after a few missed intervals. Gossipsub signs messages,
+// so a profile is accepted only from the peer it describes.
+
+import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import { isNoodleError } from '../errors.js'
+import type { Logger } from '../monitoring/logger.js'
+import { decodeFrame, encodeFrame } from './codec.js'
+import { TOPICS } from './topics.js'
+import { type NodeProfile, NodeProfileSchema } from './wire-schemas.js'
+
+export interface PresenceEvents {
+  /** A peer's profile arrived or changed. */
+  'presence:update': CustomEvent<NodeProfile>
+  /** A peer has not been heard from for ttl; its profile was dropped. */
+  'presence:expire': CustomEvent<{ peerId: string }>
+}
+
+export interface PresenceComponents {
+  libp2p: Libp2p
+  pubsub: GossipSub
+  logger: Logger
+  intervalMs: number
+  ttlIntervals: number
+  maxBytes: number
+  /** Builds this node's current profile; `seq` is filled in here. */
+  profile: () => Promise<Omit<NodeProfile, 'seq' | 'publishedAt'>>
+}
+
+interface Entry {
+  profile: NodeProfile
+  heardAt: number
+}
+
+export class PresenceService extends TypedEventEmitter<PresenceEvents> {
+  private readonly components: PresenceComponents
+  private readonly directory = new Map<string, Entry>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  /** Starts from the clock so a restarted peer's profiles outrank the ones it sent before the restart. */
+  private seq = Date.now()
+  private readonly onMessage = (evt: CustomEvent<Message>): void => this.receive(evt.detail)
+
+  constructor(components: PresenceComponents) {
+    super()
+    this.components = components
+  }
+
+  async start(): Promise<void> {
+    const { pubsub, intervalMs } = this.components
+    // Bad profiles are rejected before gossipsub forwards them, so one broken peer cannot flood the mesh.
+    pubsub.topicValidators.set(TOPICS.presence, (_peer, message) =>
+      this.decode(message) === undefined ? TopicValidatorResult.Reject : TopicValidatorResult.Accept,
+    )
+    pubsub.subscribe(TOPICS.presence)
+    pubsub.addEventListener('message', this.onMessage)
+    this.timer = setInterval(() => {
+      this.expire()
+      void this.publish()
+    }, intervalMs)
+    await this.publish()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    this.timer = undefined
+    this.components.pubsub.removeEventListener('message', this.onMessage)
+    this.components.pubsub.unsubscribe(TOPICS.presence)
+    this.components.pubsub.topicValidators.delete(TOPICS.presence)
+    this.directory.clear()
+  }
+
+  /** Profiles heard within the ttl, this node's own excluded. */
+  profiles(): NodeProfile[] {
+    return [...this.directory.values()].map((entry) => entry.profile)
+  }
+
+  get(peer: PeerId | string): NodeProfile | undefined {
+    return this.directory.get(peer.toString())?.profile
+  }
+
+  /** Publishes this node's profile now (also called every interval). */
+  async publish(): Promise<void> {
+    try {
+      const profile: NodeProfile = { ...(await this.components.profile()), seq: ++this.seq, publishedAt: Date.now() }
+      await this.components.pubsub.publish(TOPICS.presence, encodeFrame(profile, this.components.maxBytes))
+    } catch (err) {
+      this.components.logger.warning({ err }, 'presence publish failed')
+    }
+  }
+
+  /** The profile in a presence message, or undefined when it is malformed or claims to be another peer. */
+  private decode(message: Message): NodeProfile | undefined {
+    if (message.type !== 'signed') return undefined
+    let profile: NodeProfile
+    try {
+      profile = decodeFrame(message.data, NodeProfileSchema, this.components.maxBytes)
+    } catch (err) {
+      if (!isNoodleError(err)) throw err
+      this.components.logger.debug({ from: message.from.toString(), code: err.code }, 'dropped bad presence message')
+      return undefined
+    }
+    if (profile.peerId !== message.from.toString()) {
+      this.components.logger.debug({ from: message.from.toString(), claimed: profile.peerId }, 'dropped presence for another peer')
+      return undefined
+    }
+    return profile
+  }
+
+  private receive(message: Message): void {
+    if (message.topic !== TOPICS.presence) return
+    const profile = this.decode(message)
+    if (profile === undefined) return
+    const known = this.directory.get(profile.peerId)
+    if (known !== undefined && known.profile.seq >= profile.seq) {
+      known.heardAt = Date.now()
+      return
+    }
+    this.directory.set(profile.peerId, { profile, heardAt: Date.now() })
+    this.safeDispatch('presence:update', profile)
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - this.components.intervalMs * this.components.ttlIntervals
+    for (const [peerId, entry] of this.directory) {
+      if (entry.heardAt >= cutoff) continue
+      this.directory.delete(peerId)
+      this.safeDispatch('presence:expire', { peerId })
+    }
+  }
+
+  private safeDispatch<K extends keyof PresenceEvents>(type: K, detail: PresenceEvents[K]['detail']): void {
+    try {
+      this.safeDispatchEvent(type, { detail })
+    } catch (err) {
+      this.components.logger.error({ err, type }, 'presence listener threw')
+    }
+  }
+}

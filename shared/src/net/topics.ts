@@ -1,0 +1,8 @@
+// Gossip topics and protocol ids of the mesh, in one place.
+
+export const TOPICS = {
+  /** NodeProfile of every peer, republished periodically. */
+  presence: 'noodlenet/v1/presence',
+  /** @libp2p/pubsub-peer-discovery announcements (peer id and addresses). */
+  discovery: 'noodlenet/v1/discovery',
+} as const

@@ -1,0 +1,66 @@
+// Every frame that crosses the wire, as a schema. One module, so a reader sees the whole protocol surface at once
+// and nothing reaches a handler before it has passed one of these.
+
+import * as v from 'valibot'
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
+const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))
+const amount = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))
+
+/** A typed error as it travels: code and the sentence for the person. */
+export const WireErrorSchema = v.object({ code: text(64), message: text(2048) })
+export type WireError = v.InferOutput<typeof WireErrorSchema>
+
+/** Request/response envelope (`net/rpc.ts`). `body` is checked by the protocol's own schema after this. */
+export const RpcRequestSchema = v.object({
+  /** Request id, unique per stream; echoed in the response. */
+  id: count,
+  /** Milliseconds the caller will wait; the handler's AbortSignal fires when they are up. */
+  timeoutMs: v.optional(count),
+  traceId: v.optional(text(64)),
+  body: v.unknown(),
+})
+export type RpcRequest = v.InferOutput<typeof RpcRequestSchema>
+
+export const RpcResponseSchema = v.variant('ok', [
+  v.object({ id: count, ok: v.literal(true), body: v.unknown() }),
+  v.object({ id: count, ok: v.literal(false), error: WireErrorSchema }),
+])
+export type RpcResponse = v.InferOutput<typeof RpcResponseSchema>
+
+export const GpuInfoSchema = v.object({
+  vendor: text(128),
+  name: text(256),
+  memoryMB: v.optional(amount),
+  source: text(32),
+})
+export type GpuInfo = v.InferOutput<typeof GpuInfoSchema>
+
+export const NpuInfoSchema = v.object({ name: text(256), driver: v.optional(text(128)), source: text(32) })
+export type NpuInfo = v.InferOutput<typeof NpuInfoSchema>
+
+/** What a peer's hardware probe found. */
+export const HardwareProfileSchema = v.object({
+  cpu: v.object({ cores: count, model: v.optional(text(256)), arch: v.optional(text(32)) }),
+  memory: v.object({ totalMB: amount, freeMB: amount }),
+  /** Load average over one minute divided by cores (Node), or undefined where the platform cannot tell. */
+  load: v.optional(amount),
+  gpus: v.pipe(v.array(GpuInfoSchema), v.maxLength(64)),
+  npus: v.pipe(v.array(NpuInfoSchema), v.maxLength(64)),
+})
+export type HardwareProfile = v.InferOutput<typeof HardwareProfileSchema>
+
+/** What a peer gossips about itself on the presence topic. */
+export const NodeProfileSchema = v.object({
+  peerId: text(128),
+  addrs: v.pipe(v.array(text(512)), v.maxLength(64)),
+  version: text(64),
+  platform: v.picklist(['node', 'browser']),
+  hardware: HardwareProfileSchema,
+  load: v.object({ connections: count, tasksRunning: count, queueLength: count }),
+  /** Sequence number: a receiver keeps the highest it has seen, so reordered gossip cannot roll a profile back. */
+  seq: count,
+  /** Sender's clock when published (ms since the epoch); informational, never used for ordering. */
+  publishedAt: count,
+})
+export type NodeProfile = v.InferOutput<typeof NodeProfileSchema>

@@ -1,0 +1,176 @@
+// NoodleNode: one peer of the mesh. It owns its components, starts them in dependency order and stops them in
+// reverse: libp2p, then request/response, presence gossip and the mesh maintainer. Everything it needs comes in
+// through its init (config, platform, key, logger), so two nodes can live in one process.
+
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TypedEventEmitter } from 'main-event'
+import type { NoodleConfig } from '../config/schema.js'
+import { LIMITS } from '../limits.js'
+import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
+import { peerIdOfAddr } from '../net/addrs.js'
+import { assembleLibp2p, type NoodleLibp2p } from '../net/libp2p.js'
+import { MeshMaintainer } from '../net/mesh-maintainer.js'
+import { type PeerSummary, summarizePeers } from '../net/peers.js'
+import { PresenceService } from '../net/presence.js'
+import { RpcService } from '../net/rpc.js'
+import type { HardwareProfile, NodeProfile } from '../net/wire-schemas.js'
+import { NOODLENET_VERSION } from '../version.js'
+import type { Platform } from './platform.js'
+
+export interface NoodleNodeInit {
+  config: NoodleConfig
+  platform: Platform
+  /** The node's identity; a fresh Ed25519 key when absent. */
+  privateKey?: PrivateKey
+  /** Root logger; one is made from config and the platform's sink when absent. */
+  logger?: Logger
+}
+
+export interface NoodleNodeEvents {
+  'peer:connect': CustomEvent<{ peerId: string }>
+  'peer:disconnect': CustomEvent<{ peerId: string }>
+  'presence:update': CustomEvent<NodeProfile>
+  'presence:expire': CustomEvent<{ peerId: string }>
+}
+
+type Status = 'stopped' | 'starting' | 'started' | 'stopping'
+
+export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
+  readonly config: NoodleConfig
+  readonly platform: Platform
+  readonly libp2p: NoodleLibp2p
+  readonly logger: Logger
+  readonly rpc: RpcService
+  readonly presence: PresenceService
+  readonly mesh: MeshMaintainer
+  private hardware: HardwareProfile | undefined
+  private status: Status = 'stopped'
+
+  /** Builds a node (not yet started). */
+  static async create(init: NoodleNodeInit): Promise<NoodleNode> {
+    const privateKey = init.privateKey ?? (await generateKeyPair('Ed25519'))
+    const libp2p = await assembleLibp2p(init.config, init.platform, privateKey)
+    const logger =
+      init.logger ??
+      createLogger({ level: init.config.monitoring.logLevel, component: 'node', sink: init.platform.logSink })
+    return new NoodleNode(init, libp2p, logger.child({ peerId: libp2p.peerId.toString() }))
+  }
+
+  private constructor(init: NoodleNodeInit, libp2p: NoodleLibp2p, logger: Logger) {
+    super()
+    this.config = init.config
+    this.platform = init.platform
+    this.libp2p = libp2p
+    this.logger = logger
+    const network = this.config.network
+    this.rpc = new RpcService({
+      libp2p,
+      logger: componentLogger(logger, 'rpc'),
+      frameMaxBytes: network.frameMaxBytes,
+      requestTimeoutMs: network.requestTimeoutMs,
+    })
+    this.presence = new PresenceService({
+      libp2p,
+      pubsub: libp2p.services.pubsub,
+      logger: componentLogger(logger, 'presence'),
+      intervalMs: network.presenceIntervalMs,
+      ttlIntervals: LIMITS.presenceTtlIntervals,
+      maxBytes: LIMITS.presenceMaxBytes,
+      profile: async () => this.profile(),
+    })
+    this.mesh = new MeshMaintainer({
+      libp2p,
+      logger: componentLogger(logger, 'mesh'),
+      targetDegree: network.targetDegree,
+      tickMs: LIMITS.meshTickMs,
+      dialTimeoutMs: network.dialTimeoutMs,
+      backoffMinMs: LIMITS.dialBackoffMinMs,
+      backoffMaxMs: LIMITS.dialBackoffMaxMs,
+      pinned: network.bootstrap.map(bootstrapPeerId),
+    })
+    this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
+    this.presence.addEventListener('presence:expire', (evt) => this.safeDispatchEvent('presence:expire', { detail: evt.detail }))
+    libp2p.addEventListener('peer:connect', (evt) => {
+      logger.info({ component: 'mesh', remotePeer: evt.detail.toString() }, 'peer connected')
+      this.safeDispatchEvent('peer:connect', { detail: { peerId: evt.detail.toString() } })
+    })
+    libp2p.addEventListener('peer:disconnect', (evt) => {
+      logger.info({ component: 'mesh', remotePeer: evt.detail.toString() }, 'peer disconnected')
+      this.safeDispatchEvent('peer:disconnect', { detail: { peerId: evt.detail.toString() } })
+    })
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get isStarted(): boolean {
+    return this.status === 'started'
+  }
+
+  async start(): Promise<void> {
+    if (this.status !== 'stopped') return
+    this.status = 'starting'
+    this.hardware = await this.platform.probeHardware()
+    // Bootstrap addresses go straight into the peer store so the maintainer can dial them from its first tick.
+    for (const addr of this.config.network.bootstrap) {
+      await this.libp2p.peerStore.merge(bootstrapPeerId(addr), { multiaddrs: [multiaddr(addr)] })
+    }
+    await this.libp2p.start()
+    await this.rpc.start()
+    await this.presence.start()
+    await this.mesh.start()
+    this.status = 'started'
+    this.logger.info({ addrs: this.addrs() }, 'node started')
+  }
+
+  async stop(): Promise<void> {
+    if (this.status !== 'started') return
+    this.status = 'stopping'
+    await this.mesh.stop()
+    await this.presence.stop()
+    await this.rpc.stop()
+    await this.libp2p.stop()
+    this.status = 'stopped'
+    this.logger.info('node stopped')
+  }
+
+  /** Addresses others can dial this node on, each ending in /p2p/<peer id>. */
+  addrs(): string[] {
+    return this.libp2p.getMultiaddrs().map((addr) => addr.toString())
+  }
+
+  /** Connected peers, one entry each, as `/api/peers` shows them. */
+  peers(): PeerSummary[] {
+    return summarizePeers(this.libp2p)
+  }
+
+  /** This node's profile as it gossips it. */
+  profile(): Omit<NodeProfile, 'seq' | 'publishedAt'> {
+    const hardware = this.hardware ?? {
+      cpu: { cores: 1 },
+      memory: { totalMB: 0, freeMB: 0 },
+      gpus: [],
+      npus: [],
+    }
+    const sample = this.platform.sampleLoad?.()
+    return {
+      peerId: this.peerId.toString(),
+      addrs: this.addrs().slice(0, 64),
+      version: NOODLENET_VERSION,
+      platform: this.platform.name,
+      hardware:
+        sample === undefined ? hardware : { ...hardware, memory: { ...hardware.memory, freeMB: sample.freeMB }, load: sample.load },
+      load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0 },
+    }
+  }
+}
+
+function bootstrapPeerId(addr: string): PeerId {
+  const id = peerIdOfAddr(addr)
+  if (id === undefined) throw new Error(`bootstrap address ${addr} has no /p2p/ peer id`)
+  return peerIdFromString(id)
+}

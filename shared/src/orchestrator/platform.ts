@@ -1,0 +1,32 @@
+// The Platform: everything platform-specific the core needs, passed in rather than imported, so shared/ runs
+// unchanged in Node and in browsers. Node's implementation lives in node/src/platform.ts; the browser's in
+// packages/noodlenet.
+
+import type { ConnectionGater, PeerDiscovery, Transport } from '@libp2p/interface'
+import type { NoodleConfig } from '../config/schema.js'
+import type { LogSink } from '../monitoring/logger.js'
+import type { HardwareProfile } from '../net/wire-schemas.js'
+
+// libp2p's own option types take component factories of `any` components; so do we.
+// biome-ignore lint/suspicious/noExplicitAny: libp2p's factory signature
+export type TransportFactory = (components: any) => Transport
+// biome-ignore lint/suspicious/noExplicitAny: libp2p's factory signature
+export type PeerDiscoveryFactory = (components: any) => PeerDiscovery
+
+export interface Platform {
+  readonly name: 'node' | 'browser'
+  /** libp2p transports this platform can use. */
+  transports(config: NoodleConfig): TransportFactory[]
+  /** Discovery beyond bootstrap and pubsub (mDNS on Node, when config.network.mdns). */
+  peerDiscovery?(config: NoodleConfig): PeerDiscoveryFactory[]
+  /** Listen addresses used when config.network.listen is empty. */
+  defaultListen(): string[]
+  /** Full hardware probe; may be slow (subprocesses, adapters). Run once at start. */
+  probeHardware(): Promise<HardwareProfile>
+  /** Cheap sample of what changes: free memory and load. Run at every presence publish. */
+  sampleLoad?(): { freeMB: number; load?: number }
+  /** Where log lines go; the console when absent. */
+  logSink?: LogSink
+  /** libp2p connection gater override (browsers in development allow loopback ws://). */
+  connectionGater?: ConnectionGater
+}

@@ -1,10 +1,32 @@
 // Root Vitest configuration: one project per package and runtime. shared/ runs twice, in Node and in headless
-// Chromium (Vitest browser mode with Debian's chromium, see docs/NODE20.md and MACHINE notes in docs/TESTING.md).
+// Chromium (Vitest browser mode with Debian's chromium); see docs/TESTING.md for the layout, the Chromium requirement
+// and why each browser option is here.
 
+import { existsSync } from 'node:fs'
 import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
 
+// Debian's chromium (`apt-get install -y chromium`), never Playwright's download (`playwright install` fails here).
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+if (!existsSync(chromiumPath)) {
+  console.warn(
+    `[vite.config] no Chromium at ${chromiumPath}: the browser projects (shared-browser, packages-browser) will fail to launch. ` +
+      'Install it (apt-get install -y chromium) or point CHROMIUM_PATH at a Chromium binary.',
+  )
+}
+
+// Added to the flags Playwright passes itself (it already adds --headless, --no-sandbox and most of these; ours stay
+// explicit so a Playwright upgrade cannot drop them). The network ones stop Chromium from dialling Google services
+// on this closed network. Trap: Chromium honours only the LAST --disable-features=, and Playwright passes its own
+// list; a --disable-features added here must repeat Playwright's names (see docs/TESTING.md).
+const chromiumArgs = [
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+]
 
 export default defineConfig({
   test: {
@@ -19,6 +41,13 @@ export default defineConfig({
         },
       },
       {
+        // Nothing to add to Vite for this project, on purpose (checked with Vite 8.3 / Vitest 4.1):
+        // - Vitest hands every test file to Vite's dependency optimizer as an entry, so the crawler pre-bundles all
+        //   of shared/src's static imports (libp2p and friends) once, before the first test: no reload mid-run.
+        //   shared/src has no dynamic import(); if one is added and Vitest warns "Vite unexpectedly reloaded a test",
+        //   see docs/TESTING.md (optimizeDeps.include cannot name them from here: pnpm keeps them in shared/).
+        // - Vite's browser resolve conditions and `browser` fields already pick pino/browser.js and libp2p's
+        //   *.browser.js files; no define, alias or Node polyfill is needed, and shared/src must not need one.
         test: {
           name: 'shared-browser',
           include: ['shared/test/**/*.test.ts'],
@@ -29,17 +58,33 @@ export default defineConfig({
             provider: playwright({
               launchOptions: {
                 executablePath: chromiumPath,
-                args: [
-                  '--no-sandbox',
-                  '--no-first-run',
-                  '--disable-background-networking',
-                  '--disable-component-update',
-                  '--disable-sync',
-                  '--disable-quic',
-                ],
+                args: chromiumArgs,
               },
             }),
             instances: [{ browser: 'chromium' }],
+            // A screenshot of the (empty) test page explains nothing for these logic tests; skip writing them.
+            screenshotFailures: false,
+          },
+        },
+      },
+      {
+        // The browser packages (packages/noodlenet): browser-only code such as the IndexedDB stores, in the same
+        // headless Chromium with the same options as shared-browser.
+        test: {
+          name: 'packages-browser',
+          include: ['packages/*/test/**/*.test.ts'],
+          testTimeout: 30_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({
+              launchOptions: {
+                executablePath: chromiumPath,
+                args: chromiumArgs,
+              },
+            }),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
           },
         },
       },

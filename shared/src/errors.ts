@@ -14,6 +14,20 @@ export type NoodleErrorCode =
   | 'HANDLER_FAILED'
   | 'KEY_INVALID'
   | 'NOT_STARTED'
+  // The security gate's denials (shared/src/security).
+  | 'CAPABILITY_MISSING'
+  | 'CAPABILITY_MALFORMED'
+  | 'CAPABILITY_EXPIRED'
+  | 'CAPABILITY_NOT_YET_VALID'
+  | 'CAPABILITY_WRONG_AUDIENCE'
+  | 'CAPABILITY_BAD_SIGNATURE'
+  | 'CAPABILITY_REVOKED'
+  | 'CAPABILITY_ESCALATION'
+  | 'CAPABILITY_UNTRUSTED_ROOT'
+  | 'POLICY_DENIED'
+  | 'RATE_LIMITED'
+  | 'AUDIT_CORRUPT'
+  | 'AUDIT_WRITE_FAILED'
 
 export class NoodleError extends Error {
   override readonly name = 'NoodleError'

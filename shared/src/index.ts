@@ -1,7 +1,7 @@
 // @noodlenet/shared: the isomorphic core. Platform-specific pieces come in through a Platform object.
 
-export { type ConfigLayer, CONFIG_ENV, envLayer, parseConfigJson, resolveConfig, setPath } from './config/resolve.js'
-export { ConfigSchema, type NoodleConfig, type NoodleConfigInput } from './config/schema.js'
+export { CONFIG_ENV, type ConfigLayer, envLayer, parseConfigJson, resolveConfig, setPath } from './config/resolve.js'
+export { ConfigSchema, type NoodleConfig, type NoodleConfigInput, PolicyRuleSchema } from './config/schema.js'
 export { isNoodleError, NoodleError, type NoodleErrorCode } from './errors.js'
 export { LIMITS } from './limits.js'
 export {
@@ -20,10 +20,84 @@ export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/li
 export { MeshMaintainer } from './net/mesh-maintainer.js'
 export { type PeerSummary, summarizePeers, type TransportName, transportOf } from './net/peers.js'
 export { PresenceService } from './net/presence.js'
-export { defineProtocol, type RequestOptions, type RpcContext, type RpcHandler, type RpcProtocol, RpcService, toWireError } from './net/rpc.js'
+export { ECHO_PROTOCOL, PROFILE_PROTOCOL } from './net/protocols.js'
+export {
+  defineProtocol,
+  type HandlerAccess,
+  type RequestOptions,
+  type RpcContext,
+  type RpcHandler,
+  type RpcProtocol,
+  RpcService,
+  toWireError,
+} from './net/rpc.js'
 export { TOPICS } from './net/topics.js'
 export * from './net/wire-schemas.js'
 export { NoodleNode, type NoodleNodeEvents, type NoodleNodeInit } from './orchestrator/noodle-node.js'
 export type { PeerDiscoveryFactory, Platform, TransportFactory } from './orchestrator/platform.js'
+export {
+  AUDIT_GENESIS,
+  AuditChainVerifier,
+  type AuditEntry,
+  type AuditHead,
+  AuditLog,
+  type AuditLogOptions,
+  type AuditRecord,
+  type AuditStore,
+  type AuditVerifyFailure,
+  type AuditVerifyOptions,
+  type AuditVerifyResult,
+  auditHeadOf,
+  MemoryAuditStore,
+  parseAuditLine,
+  verifyAuditLines,
+} from './security/audit.js'
+export {
+  type CapabilityCode,
+  CapabilityError,
+  type CapabilityPayload,
+  type CapabilityPolicy,
+  type CapabilityRequest,
+  type CapabilityToken,
+  chainOf,
+  commandCovers,
+  decodeToken,
+  encodeToken,
+  type IssueOptions,
+  issueToken,
+  MAX_CHAIN_DEPTH,
+  MAX_TOKEN_LENGTH,
+  narrowingViolation,
+  TOKEN_PREFIX,
+  VerifiedChainCache,
+  type VerifyContext,
+  type VerifyResult,
+  verifyCapability,
+} from './security/capability.js'
+export {
+  type AuthorizationRequest,
+  type GatedCommand,
+  SecurityGate,
+  type SecurityGateComponents,
+} from './security/gate.js'
 export { levelRank, SECURITY_LEVELS, type SecurityLevel } from './security/levels.js'
+export {
+  type PolicyCode,
+  type PolicyDecision,
+  PolicyEngine,
+  type PolicyEngineOptions,
+  type PolicyRequest,
+  type PolicyRule,
+  RateLimiter,
+} from './security/policy.js'
+export {
+  MemoryRevocationStore,
+  type Revocation,
+  RevocationGossip,
+  RevocationList,
+  RevocationSchema,
+  type RevocationStore,
+  signRevocation,
+  verifyRevocation,
+} from './security/revocation.js'
 export { NOODLENET_VERSION } from './version.js'

@@ -28,4 +28,24 @@ export const LIMITS = {
   dialBackoffMinMs: 1_000,
   dialBackoffMaxMs: 60_000,
   dialTimeoutMs: 10_000,
+  /** Policy rules in security.rules. Every request is checked against them in order, so this bounds the work
+   *  per request; a thousand rules is far more than any hand-written policy. */
+  policyMaxRules: 1_000,
+  /** Entries in one rule's list (commands, kernels, peers, issuers). */
+  policyMaxListEntries: 10_000,
+  /** Requesting peers a rate rule remembers. Each costs one Map entry (~100 B); beyond it the least recently
+   *  seen peer is forgotten, which costs nothing when its allowance has refilled and at worst resets it. */
+  policyRatePeers: 10_000,
+  /** Audit records a MemoryAuditStore keeps (a ring: the oldest go first). About 400 B each, so ~4 MiB. */
+  auditMemoryRecords: 10_000,
+  /** Audit records an IndexedDbAuditStore keeps (the oldest are deleted first). On disk, not in memory: ~400 B
+   *  each, so ~20 MiB of the origin's storage, far below browsers' per-origin quota; more history than the memory
+   *  ring because it survives reloads. lines() reads them all at once, ~20 MiB while verifying. */
+  auditIndexedDbRecords: 50_000,
+  /** Longest text kept in one audit field (characters); longer values (a reason, a command from a peer) are
+   *  clipped, so one record cannot grow the log without bound. */
+  auditFieldMaxChars: 1_024,
+  /** Longest audit line read back (bytes). Clipped fields keep written lines far below it (worst case ~45 KiB,
+   *  every character escaped); a longer line is not one we wrote. */
+  auditLineMaxBytes: 64 * 1024,
 } as const

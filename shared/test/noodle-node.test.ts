@@ -16,7 +16,12 @@ describe('NoodleNode', () => {
     await eventually(() => nodes.every((node) => node.peers().length === 2), 15_000, 'full mesh')
     for (const node of nodes) {
       const others = nodes.filter((other) => other !== node).map((other) => other.peerId.toString())
-      expect(node.peers().map((peer) => peer.peerId).sort()).toEqual(others.sort())
+      expect(
+        node
+          .peers()
+          .map((peer) => peer.peerId)
+          .sort(),
+      ).toEqual(others.sort())
       for (const peer of node.peers()) {
         expect(peer.encryption).toBe('/noise')
         expect(peer.transport).toBe('memory')
@@ -24,7 +29,7 @@ describe('NoodleNode', () => {
     }
   })
 
-  it('every node hears every other node\'s profile on the presence topic', async () => {
+  it("every node hears every other node's profile on the presence topic", async () => {
     nodes = await startMesh(3)
     await eventually(() => nodes.every((node) => node.presence.profiles().length === 2), 15_000, 'presence everywhere')
     const profile = nodes[0].presence.get(nodes[1].peerId)

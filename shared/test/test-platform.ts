@@ -2,14 +2,7 @@
 // hardware profile, and logs kept in memory so tests can assert on them.
 
 import { memory } from '@libp2p/memory'
-import {
-  type LogSink,
-  type NoodleConfig,
-  type NoodleConfigInput,
-  NoodleNode,
-  type Platform,
-  resolveConfig,
-} from '../src/index.js'
+import { type LogSink, type NoodleConfig, type NoodleConfigInput, NoodleNode, type Platform, resolveConfig } from '../src/index.js'
 
 let counter = 0
 

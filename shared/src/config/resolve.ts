@@ -68,9 +68,12 @@ export function resolveConfig(layers: readonly ConfigLayer[]): NoodleConfig {
   const result = v.safeParse(ConfigSchema, merged, { abortEarly: true })
   if (result.success) return result.output
   const issue = result.issues[0]
-  const path = (issue.path ?? []).map((item) => String(item.key)).join('.')
+  const keys = (issue.path ?? []).map((item) => String(item.key))
+  // Keys come from the user's file: quote any that is not a plain name, so a dot in one does not pass for a path
+  // and a line break cannot split the message.
+  const path = keys.map((key) => (/^[\w-]+$/.test(key) ? key : JSON.stringify(key))).join('.')
   const value = issue.path?.at(-1)?.value ?? issue.input
-  const source = sourceOf(layers, path)
+  const source = sourceOf(layers, keys)
   const allowed = issue.message.startsWith('nothing:') ? issue.message : `must be ${issue.message}`
   throw new NoodleError(
     'CONFIG_INVALID',
@@ -79,13 +82,12 @@ export function resolveConfig(layers: readonly ConfigLayer[]): NoodleConfig {
 }
 
 /** Which layer last set `path` (or one of its parents): that is where the bad value came from. */
-function sourceOf(layers: readonly ConfigLayer[], path: string): string {
-  for (let i = layers.length - 1; i >= 0; i--) {
-    const layer = layers[i]
-    const parts = path.split('.')
-    for (let n = parts.length; n > 0; n--) {
-      const prefix = parts.slice(0, n).join('.')
-      if (hasPath(layer.values, prefix)) return layer.fieldSources?.[prefix] ?? layer.source
+function sourceOf(layers: readonly ConfigLayer[], parts: readonly string[]): string {
+  // The most specific match wins: a layer that set `network.x` outranks one that only set `network.y`.
+  for (let n = parts.length; n > 0; n--) {
+    const prefix = parts.slice(0, n)
+    for (let i = layers.length - 1; i >= 0; i--) {
+      if (hasPath(layers[i].values, prefix)) return layers[i].fieldSources?.[prefix.join('.')] ?? layers[i].source
     }
   }
   return 'defaults'
@@ -120,9 +122,9 @@ function cloneObject(value: Record<string, unknown>): Record<string, unknown> {
   return copy
 }
 
-function hasPath(values: Record<string, unknown>, path: string): boolean {
+function hasPath(values: Record<string, unknown>, parts: readonly string[]): boolean {
   let node: unknown = values
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (!isPlainObject(node) || !Object.hasOwn(node, part)) return false
     node = node[part]
   }

@@ -1,19 +1,17 @@
 // The one configuration schema. Every setting, its default and what values it allows live here; docs/CONFIG.md
 // describes the same settings for operators. Objects are strict so a misspelt key is an error, not a silent no-op.
 
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as v from 'valibot'
 import { LIMITS } from '../limits.js'
-import { peerIdOfAddr } from '../net/addrs.js'
 import { LOG_LEVELS } from '../monitoring/logger.js'
-import { SECURITY_LEVELS } from '../security/levels.js'
+import { peerIdOfAddr } from '../net/addrs.js'
+import { levelRank, SECURITY_LEVELS } from '../security/levels.js'
 
 function int(min: number, max: number, fallback: number) {
   const allowed = `an integer from ${min} to ${max}`
-  return v.optional(
-    v.pipe(v.number(allowed), v.integer(allowed), v.minValue(min, allowed), v.maxValue(max, allowed)),
-    fallback,
-  )
+  return v.optional(v.pipe(v.number(allowed), v.integer(allowed), v.minValue(min, allowed), v.maxValue(max, allowed)), fallback)
 }
 
 function oneOf<const T extends readonly string[]>(values: T, fallback: T[number]) {
@@ -56,7 +54,10 @@ const bootstrapList = v.optional(
   [],
 )
 
-const unknownKey = 'nothing: this is not a known setting (check the spelling against docs/CONFIG.md)'
+/** A strict object reports an unknown key and a value that is not an object at all with one message: tell them
+ *  apart, so `"network": 5` is not called an unknown setting. */
+const unknownKey = (issue: v.BaseIssue<unknown>): string =>
+  issue.expected === 'never' ? 'nothing: this is not a known setting (check the spelling against docs/CONFIG.md)' : 'an object of settings'
 
 export const NetworkConfigSchema = v.strictObject(
   {
@@ -81,12 +82,157 @@ export const NetworkConfigSchema = v.strictObject(
   unknownKey,
 )
 
+function isPeerId(input: string): boolean {
+  try {
+    peerIdFromString(input)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A condition list: absent matches anything, so an empty list (which would match nothing) is refused. */
+function conditionList<T extends v.GenericSchema<unknown, string>>(item: T, what: string) {
+  return v.optional(
+    v.pipe(
+      v.array(item, `a list of ${what}`),
+      v.minLength(1, `a non-empty list of ${what} (leave the key out to match any)`),
+      v.maxLength(LIMITS.policyMaxListEntries, `a list of at most ${LIMITS.policyMaxListEntries} ${what}`),
+    ),
+  )
+}
+
+const peerIdText = v.pipe(v.string('a peer id string'), v.check(isPeerId, 'a peer id string such as 12D3KooW...'))
+const commandPath = v.pipe(
+  v.string('a command path such as /task/run'),
+  v.regex(/^\/([a-z0-9_-]+(\/[a-z0-9_-]+)*)?$/, 'a command path such as /task or /task/run (lower case; / is every command)'),
+)
+const levelName = v.optional(
+  v.pipe(
+    v.string(`one of ${SECURITY_LEVELS.join(', ')}`),
+    v.toUpperCase(),
+    v.picklist(SECURITY_LEVELS, `one of ${SECURITY_LEVELS.join(', ')}`),
+  ),
+)
+const clockTime = v.pipe(v.string('a UTC time as HH:MM'), v.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a UTC time as HH:MM, from 00:00 to 23:59'))
+/** Day names for policy time windows, in the order of Date#getUTCDay. */
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const
+const amount = (what: string) => v.optional(v.pipe(v.number(what), v.minValue(0, what), v.maxValue(Number.MAX_SAFE_INTEGER, what)))
+
+/** One policy rule. Every condition present must hold for the rule to match; absent conditions match anything. */
+export const PolicyRuleSchema = v.pipe(
+  v.strictObject(
+    {
+      /** Shown in decisions and audit records; unnamed rules are called "rule #N" (1-based). */
+      name: v.optional(v.pipe(v.string('a name'), v.nonEmpty('a non-empty name'), v.maxLength(128, 'a name of at most 128 characters'))),
+      effect: v.picklist(['allow', 'deny'], '"allow" or "deny"'),
+      /** Command path prefixes, segment-wise: `/task` covers `/task/run`, not `/tasks`. */
+      commands: conditionList(commandPath, 'command paths'),
+      kernels: conditionList(
+        v.pipe(v.string('a kernel name'), v.nonEmpty('a kernel name'), v.maxLength(128, 'a kernel name')),
+        'kernel names',
+      ),
+      /** Matches requests at or below this level. */
+      maxLevel: levelName,
+      /** Matches requests at or above this level. */
+      minLevel: levelName,
+      /** The requesting peer. */
+      peers: conditionList(peerIdText, 'peer ids'),
+      /** The root issuer of the request's verified capability chain; a request without one does not match. */
+      issuers: conditionList(peerIdText, 'peer ids'),
+      /** A daily UTC window, from inclusive, to exclusive; from > to wraps past midnight and then belongs to the
+       *  day it starts on. */
+      time: v.optional(
+        v.pipe(
+          v.strictObject(
+            {
+              from: clockTime,
+              to: clockTime,
+              days: conditionList(
+                v.pipe(v.string('a day such as mon'), v.toLowerCase(), v.picklist(WEEKDAYS, `one of ${WEEKDAYS.join(', ')}`)),
+                'days',
+              ),
+            },
+            unknownKey,
+          ),
+          v.forward(
+            v.check((time) => time.from !== time.to, 'a time other than from (leave out time to match at any hour)'),
+            ['to'],
+          ),
+        ),
+      ),
+      /** Per requesting peer. A request over the rate is refused with RATE_LIMITED; one within it goes on to the
+       *  next rule. */
+      rate: v.optional(
+        v.strictObject(
+          {
+            requests: v.pipe(
+              v.number('an integer from 1 to 1000000000'),
+              v.integer('an integer from 1 to 1000000000'),
+              v.minValue(1, 'an integer from 1 to 1000000000'),
+              v.maxValue(1_000_000_000, 'an integer from 1 to 1000000000'),
+            ),
+            perSeconds: v.pipe(
+              v.number('a number of seconds above 0, at most 31536000 (a year)'),
+              v.gtValue(0, 'a number of seconds above 0, at most 31536000 (a year)'),
+              v.maxValue(31_536_000, 'a number of seconds above 0, at most 31536000 (a year)'),
+            ),
+          },
+          unknownKey,
+        ),
+      ),
+      /** Matches requests that ask for at most maxCpu cores and maxMemoryMB, and (gpu) that do or do not need a
+       *  GPU. A request that does not state a resource asks for none of it. */
+      resources: v.optional(
+        v.strictObject(
+          {
+            maxCpu: amount('a number of CPU cores, 0 or more'),
+            maxMemoryMB: amount('a number of megabytes, 0 or more'),
+            gpu: v.optional(v.boolean('true (requests that need a GPU) or false (requests that do not)')),
+          },
+          unknownKey,
+        ),
+      ),
+      /** Why the rule exists, in a sentence; it becomes the reason of the decisions the rule makes. */
+      reason: v.optional(v.pipe(v.string('a sentence'), v.maxLength(500, 'a sentence of at most 500 characters'))),
+    },
+    unknownKey,
+  ),
+  v.forward(
+    v.check(
+      (rule) => rule.rate === undefined || rule.effect === 'deny',
+      '"deny" in a rule with a rate: it refuses requests over the rate and passes the others on to the next rule, so allow them with a later rule',
+    ),
+    ['effect'],
+  ),
+  v.forward(
+    v.check(
+      (rule) => rule.minLevel === undefined || rule.maxLevel === undefined || levelRank(rule.minLevel) <= levelRank(rule.maxLevel),
+      'at or below maxLevel, or the rule matches no request',
+    ),
+    ['minLevel'],
+  ),
+)
+export type PolicyRule = v.InferOutput<typeof PolicyRuleSchema>
+
 export const SecurityConfigSchema = v.strictObject(
   {
     /** The node's default security level for commands, kernels and tasks that do not name one. */
     level: oneOf(SECURITY_LEVELS, 'PUBLIC'),
     /** Peer ids whose tokens end a delegation chain. */
-    trustedRoots: v.optional(v.array(v.string('a peer id string'), 'a list of peer id strings'), []),
+    trustedRoots: v.optional(v.array(peerIdText, 'a list of peer id strings'), []),
+    /** Audit log file (Node); null keeps a bounded log in memory. */
+    auditLog: v.optional(v.nullable(v.pipe(v.string('a file path'), v.nonEmpty('a file path'))), null),
+    /** Where revocations are persisted (Node); null keeps them in memory only. */
+    revocationsFile: v.optional(v.nullable(v.pipe(v.string('a file path'), v.nonEmpty('a file path'))), null),
+    /** Policy rules, first match decides; see docs/SECURITY.md. */
+    rules: v.optional(
+      v.pipe(
+        v.array(PolicyRuleSchema, 'a list of policy rules'),
+        v.maxLength(LIMITS.policyMaxRules, `a list of at most ${LIMITS.policyMaxRules} policy rules`),
+      ),
+      [],
+    ),
   },
   unknownKey,
 )

@@ -25,26 +25,54 @@ export interface LoggerOptions {
   base?: Record<string, unknown>
 }
 
+/** Every logger made here can reach its root: pino children inherit from their parent's object. */
+const ROOT = Symbol('noodlenet.rootLogger')
+
+const levelName = (label: string) => ({ level: label.toUpperCase() })
+
+/** An `err` field as plain JSON, the same in Node and browsers: `{ type, message, stack }`, the error's own fields
+ *  (code, hint…) and its cause, nested. Values that are not Errors pass unchanged. pino's browser build has no `err`
+ *  serializer of its own, and JSON.stringify turns an Error into `{}`. */
+function serializeError(value: unknown): unknown {
+  if (!(value instanceof Error)) return value
+  const out: Record<string, unknown> = { type: value.constructor.name, message: value.message, stack: value.stack }
+  for (const [key, field] of Object.entries(value)) if (!(key in out)) out[key] = serializeError(field)
+  if (value.cause !== undefined) out.cause = serializeError(value.cause)
+  return out
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const sink = options.sink
-  return pino<PinoLevel, true>(
+  const root = pino<PinoLevel, boolean>(
     {
       level: options.level.toLowerCase(),
       customLevels: PINO_LEVELS,
       useOnlyCustomLevels: true,
-      base: { component: options.component, ...options.base },
+      base: {},
       messageKey: 'msg',
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label.toUpperCase() }) },
-      browser: sink === undefined ? undefined : { asObject: true, write: (o) => sink.write(`${JSON.stringify(o)}\n`) },
+      formatters: { level: levelName },
+      serializers: { err: serializeError },
+      // pino's browser build ignores `formatters` above and takes its own; without it browser lines have numeric levels.
+      browser: {
+        formatters: { level: levelName },
+        // The browser build applies `serializers` only when told to (`true`: also an Error passed as the first argument).
+        serialize: true,
+        ...(sink === undefined ? {} : { asObject: true, write: (o: object) => sink.write(`${JSON.stringify(o)}\n`) }),
+      },
     },
     sink === undefined ? undefined : (sink as pino.DestinationStream),
   )
+  Object.defineProperty(root, ROOT, { value: root })
+  return root.child({ component: options.component, ...options.base })
 }
 
-/** A logger for one component: every line it writes says which. */
+/** A logger for one component: every line it writes says which (replacing the parent's component, not adding a
+ *  second `component` key as a plain pino child would). */
 export function componentLogger(parent: Logger, component: string): Logger {
-  return parent.child({ component })
+  const root = (parent as Logger & { [ROOT]?: Logger })[ROOT] ?? parent
+  const { component: _replaced, ...bindings } = parent.bindings()
+  return root.child({ ...bindings, component })
 }
 
 /** A logger whose lines carry the trace id of the request or task being handled. */

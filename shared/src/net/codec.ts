@@ -18,12 +18,34 @@ const DECODE_OPTIONS = {
   useMaps: false,
 } as const
 
+/** Encoding refuses what DECODE_OPTIONS refuses, so every frame we send is one a peer accepts: otherwise a NaN in a
+ *  result would pass here and surface at the caller as the peer's FRAME_MALFORMED. Optional fields left undefined
+ *  are omitted, as JSON would; undefined anywhere else is not valid on the wire. */
+const ENCODE_OPTIONS = {
+  ignoreUndefinedProperties: true,
+  typeEncoders: {
+    undefined: () => refuse('undefined', 'leave the field out, or send null'),
+    number: (n: number) => (Number.isFinite(n) ? null : refuse(String(n), 'send finite numbers only')),
+    bigint: (n: bigint) => (Number.isSafeInteger(Number(n)) ? null : refuse(`${n}n`, 'integers must be within Number.MAX_SAFE_INTEGER')),
+    Map: (map: Map<unknown, unknown>) => {
+      for (const key of map.keys()) {
+        if (typeof key !== 'string') refuse(`a Map with the ${typeof key} key ${String(key)}`, 'map keys must be strings')
+      }
+      return null
+    },
+  },
+}
+
+function refuse(what: string, why: string): never {
+  throw new Error(`${what} cannot cross the wire: ${why}`)
+}
+
 export type FrameSchema<T> = v.GenericSchema<unknown, T>
 
 export function encodeFrame(value: unknown, maxBytes: number): Uint8Array {
   let bytes: Uint8Array
   try {
-    bytes = encode(value)
+    bytes = encode(value, ENCODE_OPTIONS)
   } catch (err) {
     throw new NoodleError(
       'FRAME_INVALID',
@@ -43,9 +65,14 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: FrameSchema<T>, maxByt
     value = decode(bytes, DECODE_OPTIONS)
   } catch (err) {
     // cborg throws Error for bad input and RangeError for nesting too deep for the stack: both are bad bytes.
-    throw new NoodleError('FRAME_MALFORMED', `frame is not valid CBOR: ${(err as Error).message}`, 'The sender must speak this protocol version.', {
-      cause: err,
-    })
+    throw new NoodleError(
+      'FRAME_MALFORMED',
+      `frame is not valid CBOR: ${(err as Error).message}`,
+      'The sender must speak this protocol version.',
+      {
+        cause: err,
+      },
+    )
   }
   return validateFrame(value, schema)
 }

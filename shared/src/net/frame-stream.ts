@@ -1,6 +1,7 @@
-// Length-prefixed, schema-checked frames over one libp2p stream. Push-based (the stream's 'message' events feed a
-// LengthPrefixedDecoder) so a clean end of stream is told apart from a truncated frame, and reading pauses the
-// stream when frames pile up, so a fast sender cannot fill our memory.
+// Length-prefixed, schema-checked frames over one libp2p stream. Push-based: the stream's 'message' events feed a
+// LengthPrefixedDecoder, whole chunks at a time (libp2p's lpStream reads the length prefix byte by byte), and
+// reading pauses the stream when frames pile up, so a fast sender cannot fill our memory. The end of the stream
+// reads as null; a frame cut off by that end is dropped with it.
 
 import type { Stream } from '@libp2p/interface'
 import { LengthPrefixedDecoder } from '@libp2p/utils'
@@ -12,6 +13,28 @@ import { decodeFrame, encodeFrame, type FrameSchema } from './codec.js'
 /** Frames buffered before the stream is paused. */
 const MAX_QUEUED_FRAMES = 16
 
+/** The decoder learns "not enough bytes for a length yet" from a thrown RangeError. varint.decode throws a fresh one,
+ *  stack trace and all, at the end of every chunk (the buffer is empty once its last frame is taken), and reads the
+ *  list byte by byte through get(), which walks its chunks each time: together more than the CBOR codec costs per
+ *  request. This reads the varint chunk by chunk and throws one RangeError made once. */
+const NEED_MORE_BYTES = new RangeError('not enough bytes for a frame length')
+/** A JavaScript number needs at most 8 varint bytes; a longer length never decodes, as with varint.decode. */
+const MAX_LENGTH_BYTES = 8
+
+function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
+  let value = 0
+  let scale = 1
+  let read = 0
+  for (const chunk of buffer instanceof Uint8Array ? [buffer] : buffer) {
+    for (let i = 0; i < chunk.byteLength && read < MAX_LENGTH_BYTES; i++, read++, scale *= 128) {
+      const byte = chunk[i]
+      value += (byte & 0x7f) * scale
+      if (byte < 0x80) return value
+    }
+  }
+  throw NEED_MORE_BYTES
+}
+
 export class FrameStream {
   readonly stream: Stream
   private readonly maxBytes: number
@@ -20,11 +43,13 @@ export class FrameStream {
   private ended = false
   private failure: Error | undefined
   private wake: (() => void) | undefined
+  private rejectWait: ((reason: unknown) => void) | undefined
+  private waitSignal: AbortSignal | undefined
 
   constructor(stream: Stream, maxBytes: number) {
     this.stream = stream
     this.maxBytes = maxBytes
-    this.decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes, maxBufferSize: maxBytes + 16 })
+    this.decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes, maxBufferSize: maxBytes + 16, lengthDecoder: frameLength })
     stream.addEventListener('message', (evt) => this.onData(evt.data))
     stream.addEventListener('remoteCloseWrite', () => this.finish())
     stream.addEventListener('close', (evt) => this.finish(evt.error))
@@ -48,7 +73,9 @@ export class FrameStream {
   private finish(error?: Error): void {
     this.ended = true
     if (error !== undefined && this.failure === undefined) {
-      this.failure = new NoodleError('STREAM_CLOSED', `stream closed: ${error.message}`, 'Retry; the peer may have gone away.', { cause: error })
+      this.failure = new NoodleError('STREAM_CLOSED', `stream closed: ${error.message}`, 'Retry; the peer may have gone away.', {
+        cause: error,
+      })
     }
     this.notify()
   }
@@ -69,15 +96,38 @@ export class FrameStream {
         return decodeFrame(next, schema, this.maxBytes)
       }
       if (this.ended) return null
-      signal?.throwIfAborted()
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(signal?.reason)
-        this.wake = () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        }
-        signal?.addEventListener('abort', onAbort, { once: true })
-      })
+      if (signal === undefined) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve
+        })
+        continue
+      }
+      signal.throwIfAborted()
+      try {
+        await new Promise<void>((resolve, reject) => {
+          this.wake = resolve
+          this.rejectWait = reject
+          this.waitSignal = signal
+          signal.addEventListener('abort', this.onAbort)
+        })
+      } finally {
+        signal.removeEventListener('abort', this.onAbort)
+        this.rejectWait = undefined
+        this.waitSignal = undefined
+      }
+    }
+  }
+
+  /** One listener for every wait (no closures per read: a request waits once per read). */
+  private readonly onAbort = (): void => this.rejectWait?.(this.waitSignal?.reason)
+
+  /** Ends the stream in both directions: flushes what was written, then stops reading (the rest is dropped). */
+  async end(): Promise<void> {
+    try {
+      await this.stream.close()
+      await this.stream.closeRead()
+    } catch (err) {
+      this.stream.abort(err as Error)
     }
   }
 

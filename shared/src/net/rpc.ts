@@ -4,13 +4,14 @@
 // before it is returned. Streams are kept open after a reply and reused for the next request to the same peer and
 // protocol (like HTTP keep-alive), so a request costs one round trip, not a protocol negotiation as well. A
 // deadline or an abort kills only that request's stream: the remote handler's AbortSignal fires and the
-// connection lives on. Handlers are registered here; later the security gate sits in `handle()` so no handler can
-// be reached without passing it.
+// connection lives on. Handlers are registered here with the command they serve, and when the node has a security
+// gate every request passes it before the handler sees it: no handler can be reached around it.
 
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { NoodleError, type NoodleErrorCode } from '../errors.js'
 import { LIMITS } from '../limits.js'
 import { type Logger, newTraceId, tracedLogger } from '../monitoring/logger.js'
+import type { AuthorizationRequest, GatedCommand, SecurityGate } from '../security/gate.js'
 import { type FrameSchema, validateFrame } from './codec.js'
 import { FrameStream } from './frame-stream.js'
 import { type RpcRequest, RpcRequestSchema, RpcResponseSchema, type WireError } from './wire-schemas.js'
@@ -22,11 +23,7 @@ export interface RpcProtocol<Req, Res> {
   response: FrameSchema<Res>
 }
 
-export function defineProtocol<Req, Res>(
-  protocol: string,
-  request: FrameSchema<Req>,
-  response: FrameSchema<Res>,
-): RpcProtocol<Req, Res> {
+export function defineProtocol<Req, Res>(protocol: string, request: FrameSchema<Req>, response: FrameSchema<Res>): RpcProtocol<Req, Res> {
   return { protocol, request, response }
 }
 
@@ -45,6 +42,14 @@ export interface RequestOptions {
   signal?: AbortSignal
   timeoutMs?: number
   traceId?: string
+  /** Compact capability token (`nnt1.…`) for commands that need one. */
+  capability?: string
+}
+
+/** What a handler serves, for the gate: its command, level and whether it needs a capability, and how to read a
+ *  request's kernel, level, cost and resources (for tokens and policy rules that name them). */
+export interface HandlerAccess<Req> extends GatedCommand {
+  describe?: (request: Req) => Omit<AuthorizationRequest, 'peer' | 'token' | 'traceId'>
 }
 
 export interface RpcComponents {
@@ -52,6 +57,8 @@ export interface RpcComponents {
   logger: Logger
   frameMaxBytes: number
   requestTimeoutMs: number
+  /** Authorizes every request before its handler runs. */
+  gate?: SecurityGate
 }
 
 /** Streams to one (peer, protocol): idle ones for reuse, a count of busy ones, and callers waiting for one. */
@@ -65,6 +72,9 @@ interface Lease {
   key: string
   frames: FrameStream
   nextId: number
+  /** Aborted when a request on this stream is cut short (and the stream with it); requests on a kept-alive stream
+   *  share it, so a request makes no AbortSignal of its own. */
+  cancel: AbortController
 }
 
 const MAX_STREAMS_PER_PEER = 64
@@ -76,8 +86,10 @@ export class RpcService {
   private readonly requestTimeoutMs: number
   private readonly pools = new Map<string, StreamPool>()
   private readonly handled = new Set<string>()
+  private readonly gate: SecurityGate | undefined
 
   constructor(components: RpcComponents) {
+    this.gate = components.gate
     this.libp2p = components.libp2p
     this.logger = components.logger
     this.frameMaxBytes = components.frameMaxBytes
@@ -96,9 +108,10 @@ export class RpcService {
     this.pools.clear()
   }
 
-  /** Serves `definition.protocol` with `handler`. Requests are validated before the handler sees them. */
-  async handle<Req, Res>(definition: RpcProtocol<Req, Res>, handler: RpcHandler<Req, Res>): Promise<void> {
-    await this.libp2p.handle(definition.protocol, (stream, connection) => this.serve(definition, handler, stream, connection), {
+  /** Serves `definition.protocol` with `handler`. Requests are validated, then authorized for `access`, before the
+   *  handler sees them. */
+  async handle<Req, Res>(definition: RpcProtocol<Req, Res>, access: HandlerAccess<Req>, handler: RpcHandler<Req, Res>): Promise<void> {
+    await this.libp2p.handle(definition.protocol, (stream, connection) => this.serve(definition, access, handler, stream, connection), {
       maxInboundStreams: LIMITS.rpcInboundStreamsPerConnection,
     })
     this.handled.add(definition.protocol)
@@ -106,12 +119,13 @@ export class RpcService {
 
   private async serve<Req, Res>(
     definition: RpcProtocol<Req, Res>,
+    access: HandlerAccess<Req>,
     handler: RpcHandler<Req, Res>,
     stream: Stream,
     connection: Connection,
   ): Promise<void> {
     const frames = new FrameStream(stream, this.frameMaxBytes)
-    let current: AbortController | undefined
+    let current: HandlerContext | undefined
     stream.addEventListener('close', () => current?.abort(new NoodleError('REQUEST_ABORTED', 'the caller went away')))
     while (true) {
       let envelope: RpcRequest | null
@@ -122,28 +136,35 @@ export class RpcService {
         body = validateFrame(envelope.body, definition.request)
       } catch (err) {
         // A bad frame: answer it with the typed error, close this stream, keep the connection.
-        this.logger.warning({ peer: connection.remotePeer.toString(), protocol: definition.protocol, err: toWireError(err) }, 'bad frame; closing stream')
+        this.logger.warning(
+          { peer: connection.remotePeer.toString(), protocol: definition.protocol, err: toWireError(err) },
+          'bad frame; closing stream',
+        )
         await frames.write({ id: 0, ok: false, error: toWireError(err) }).catch(() => {})
-        await stream.close().catch(() => stream.abort(new Error('close failed')))
+        // Flush the answer, then reset: the slot is freed now, not when a misbehaving peer gets round to closing.
+        await frames.end()
+        if (stream.status === 'open') stream.abort(new NoodleError('FRAME_INVALID', 'bad frame'))
         return
       }
-      const traceId = envelope.traceId ?? newTraceId()
-      const controller = new AbortController()
-      current = controller
+      const context = new HandlerContext(connection, envelope.traceId, this.logger)
+      current = context
       const timeoutMs = Math.min(envelope.timeoutMs ?? this.requestTimeoutMs, 2_147_483_647)
-      const timer = setTimeout(() => controller.abort(new NoodleError('REQUEST_TIMEOUT', 'the caller\'s deadline passed')), timeoutMs)
+      const timer = setTimeout(() => context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed")), timeoutMs)
       try {
-        const result = await handler(body, {
-          remotePeer: connection.remotePeer,
-          connection,
-          traceId,
-          signal: controller.signal,
-          logger: tracedLogger(this.logger, traceId),
-        })
+        if (this.gate !== undefined) {
+          // A denial is an ordinary error answer: the stream and the connection stay usable.
+          await this.gate.authorize(access, {
+            ...access.describe?.(body),
+            peer: connection.remotePeer.toString(),
+            token: envelope.cap,
+            traceId: context.traceId,
+          })
+        }
+        const result = await handler(body, context)
         await frames.write({ id: envelope.id, ok: true, body: result })
       } catch (err) {
         if (!(err instanceof NoodleError)) {
-          this.logger.error({ traceId, protocol: definition.protocol, err }, 'handler failed')
+          this.logger.error({ traceId: context.traceId, protocol: definition.protocol, err }, 'handler failed')
         }
         try {
           await frames.write({ id: envelope.id, ok: false, error: toWireError(err) })
@@ -155,74 +176,125 @@ export class RpcService {
         current = undefined
       }
     }
-    await stream.close().catch(() => {})
+    await frames.end()
   }
 
   /** Sends one request and returns the validated response, or throws a NoodleError. */
   async request<Req, Res>(peer: PeerId, definition: RpcProtocol<Req, Res>, body: Req, options: RequestOptions = {}): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
-    const failure = (err: unknown): NoodleError => {
-      if (err instanceof NoodleError) return err
-      if (options.signal?.aborted === true) return new NoodleError('REQUEST_ABORTED', `request to ${peer} on ${definition.protocol} was cancelled`, '', { cause: err })
-      if (deadline.aborted) {
-        return new NoodleError('REQUEST_TIMEOUT', `no answer from ${peer} on ${definition.protocol} within ${timeoutMs} ms`, 'Retry, or raise the timeout.', { cause: err })
-      }
-      const name = (err as Error)?.name
-      if (name === 'UnsupportedProtocolError' || name === 'ProtocolNegotiationError') {
-        return new NoodleError('PROTOCOL_UNSUPPORTED', `${peer} does not serve ${definition.protocol}`, 'Check that the peer runs a compatible NoodleNet version.', { cause: err })
-      }
-      return new NoodleError('PEER_UNREACHABLE', `cannot reach ${peer} on ${definition.protocol}: ${(err as Error)?.message}`, 'Check that the peer is up and connected.', { cause: err })
-    }
-
-    let lease: Lease
+    if (options.signal?.aborted === true) throw this.failure(options.signal.reason, peer, definition.protocol, options, timeoutMs, false)
+    const deadline = new RequestDeadline(timeoutMs, options.signal)
+    const key = `${peer.toString()} ${definition.protocol}`
+    let lease = this.takeIdle(key)
     try {
-      lease = await this.acquire(peer, definition.protocol, signal)
-    } catch (err) {
-      throw failure(err)
-    }
-    const id = lease.nextId++
-    let released = false
-    try {
-      await lease.frames.write({ id, timeoutMs, traceId: options.traceId, body }, signal)
-      const response = await lease.frames.read(RpcResponseSchema, signal)
-      if (response === null) throw new NoodleError('STREAM_CLOSED', `${peer} closed the stream before answering`, 'Retry; the peer may be restarting.')
-      if (response.id !== id) throw new NoodleError('FRAME_INVALID', `${peer} answered request ${response.id}, expected ${id}`, 'The peer must speak this protocol version.')
-      this.release(lease)
-      released = true
-      if (!response.ok) throw new NoodleError(response.error.code as NoodleErrorCode, response.error.message)
-      return validateFrame(response.body, definition.response)
-    } catch (err) {
-      const error = failure(err)
-      if (!released) {
-        // The stream is out of step (or the caller gave up mid-request): kill it so the remote handler stops.
-        lease.frames.stream.abort(error)
-        this.discard(lease)
+      if (lease === undefined) {
+        try {
+          lease = await this.acquire(peer, definition.protocol, key, deadline.aim(new AbortController()))
+        } catch (err) {
+          throw this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
+        }
       }
-      throw error
+      if (lease.cancel.signal.aborted) lease.cancel = new AbortController()
+      const signal = deadline.aim(lease.cancel)
+      const id = lease.nextId++
+      let released = false
+      try {
+        await lease.frames.write({ id, timeoutMs, traceId: options.traceId, cap: options.capability, body }, signal)
+        const response = await lease.frames.read(RpcResponseSchema, signal)
+        if (response === null)
+          throw new NoodleError('STREAM_CLOSED', `${peer} closed the stream before answering`, 'Retry; the peer may be restarting.')
+        // id 0 is the peer refusing our frame itself (see serve()); its error says why.
+        if (response.id === 0 && !response.ok) throw new NoodleError(response.error.code as NoodleErrorCode, response.error.message)
+        if (response.id !== id)
+          throw new NoodleError(
+            'FRAME_INVALID',
+            `${peer} answered request ${response.id}, expected ${id}`,
+            'The peer must speak this protocol version.',
+          )
+        // Disarm before the stream can pass to the next request, so this deadline cannot cut that one.
+        deadline.aim(undefined)
+        this.release(lease)
+        released = true
+        if (!response.ok) throw new NoodleError(response.error.code as NoodleErrorCode, response.error.message)
+        return validateFrame(response.body, definition.response)
+      } catch (err) {
+        const error = this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
+        if (!released) {
+          // The stream is out of step (or the caller gave up mid-request): kill it so the remote handler stops.
+          lease.frames.stream.abort(error)
+          this.discard(lease)
+        }
+        throw error
+      }
+    } finally {
+      deadline.clear()
     }
   }
 
-  private async acquire(peer: PeerId, protocol: string, signal: AbortSignal): Promise<Lease> {
-    const key = `${peer.toString()} ${protocol}`
+  /** Any error of a request as the NoodleError its caller sees. */
+  private failure(
+    err: unknown,
+    peer: PeerId,
+    protocol: string,
+    options: RequestOptions,
+    timeoutMs: number,
+    timedOut: boolean,
+  ): NoodleError {
+    if (err instanceof NoodleError) return err
+    if (options.signal?.aborted === true)
+      return new NoodleError('REQUEST_ABORTED', `request to ${peer} on ${protocol} was cancelled`, '', { cause: err })
+    if (timedOut) {
+      return new NoodleError(
+        'REQUEST_TIMEOUT',
+        `no answer from ${peer} on ${protocol} within ${timeoutMs} ms`,
+        'Retry, or raise the timeout.',
+        { cause: err },
+      )
+    }
+    const name = (err as Error)?.name
+    if (name === 'UnsupportedProtocolError' || name === 'ProtocolNegotiationError') {
+      return new NoodleError(
+        'PROTOCOL_UNSUPPORTED',
+        `${peer} does not serve ${protocol}`,
+        'Check that the peer runs a compatible NoodleNet version.',
+        { cause: err },
+      )
+    }
+    return new NoodleError(
+      'PEER_UNREACHABLE',
+      `cannot reach ${peer} on ${protocol}: ${(err as Error)?.message}`,
+      'Check that the peer is up and connected.',
+      { cause: err },
+    )
+  }
+
+  /** An idle, still open stream to reuse, if there is one: the common case, with no await and no signal. */
+  private takeIdle(key: string): Lease | undefined {
+    const pool = this.pools.get(key)
+    if (pool === undefined) return undefined
+    while (true) {
+      const idle = pool.idle.pop()
+      if (idle === undefined) return undefined
+      if (idle.frames.stream.status !== 'open' || idle.frames.stream.writeStatus !== 'writable') continue
+      pool.busy++
+      return idle
+    }
+  }
+
+  private async acquire(peer: PeerId, protocol: string, key: string, signal: AbortSignal): Promise<Lease> {
     let pool = this.pools.get(key)
     if (pool === undefined) {
       pool = { idle: [], busy: 0, waiting: [] }
       this.pools.set(key, pool)
     }
     while (true) {
-      const idle = pool.idle.pop()
-      if (idle !== undefined) {
-        if (idle.frames.stream.status !== 'open' || idle.frames.stream.writeStatus !== 'writable') continue
-        pool.busy++
-        return idle
-      }
+      const idle = this.takeIdle(key)
+      if (idle !== undefined) return idle
       if (pool.busy < MAX_STREAMS_PER_PEER) {
         pool.busy++
         try {
           const stream = await this.libp2p.dialProtocol(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PEER })
-          const lease: Lease = { key, frames: new FrameStream(stream, this.frameMaxBytes), nextId: 1 }
+          const lease: Lease = { key, frames: new FrameStream(stream, this.frameMaxBytes), nextId: 1, cancel: new AbortController() }
           stream.addEventListener('close', () => this.forget(lease))
           return lease
         } catch (err) {
@@ -278,6 +350,106 @@ export class RpcService {
     const index = pool.idle.indexOf(lease)
     if (index >= 0) pool.idle.splice(index, 1)
     if (pool.idle.length === 0 && pool.busy === 0 && pool.waiting.length === 0) this.pools.delete(lease.key)
+  }
+}
+
+/** One request's deadline and its caller's signal, aimed at the AbortController of whatever the request waits on
+ *  (a dial or a free stream first, then its stream's). A timer cleared when the request settles, where
+ *  AbortSignal.timeout + AbortSignal.any cost tens of microseconds per request (a timer left running for the
+ *  full timeout, weak references for the GC) and a listener on a fresh AbortSignal several more. */
+class RequestDeadline {
+  timedOut = false
+  private target: AbortController | undefined
+  private cut = false
+  private cutReason: unknown
+  private readonly timer: ReturnType<typeof setTimeout>
+  private readonly caller: AbortSignal | undefined
+
+  constructor(timeoutMs: number, caller: AbortSignal | undefined) {
+    this.caller = caller
+    this.timer = setTimeout(RequestDeadline.expire, Math.min(timeoutMs, 2_147_483_647), this)
+    // Like AbortSignal.timeout, a pending deadline does not keep the process alive.
+    ;(this.timer as { unref?: () => void }).unref?.()
+    caller?.addEventListener('abort', this)
+  }
+
+  /** Points the deadline at `controller` (nothing: disarmed); aborts it at once if the request was already cut. */
+  aim(controller: AbortController): AbortSignal
+  aim(controller: undefined): undefined
+  aim(controller: AbortController | undefined): AbortSignal | undefined {
+    this.target = controller
+    if (this.cut) controller?.abort(this.cutReason)
+    return controller?.signal
+  }
+
+  clear(): void {
+    clearTimeout(this.timer)
+    this.caller?.removeEventListener('abort', this)
+    this.target = undefined
+  }
+
+  /** The caller's signal fired (EventListener object: no closure per request). */
+  handleEvent(): void {
+    this.abort(this.caller?.reason)
+  }
+
+  private static expire(deadline: RequestDeadline): void {
+    deadline.timedOut = true
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+  }
+
+  private abort(reason: unknown): void {
+    if (this.cut) return
+    this.cut = true
+    this.cutReason = reason
+    this.target?.abort(reason)
+  }
+}
+
+/** A handler's context, made as it is used: a fresh random trace id, a child logger and an AbortController per
+ *  request cost more than decoding a small request, and most handlers use none of them. The signal, once asked
+ *  for, is already aborted if the deadline passed or the caller went away before. */
+class HandlerContext implements RpcContext {
+  readonly remotePeer: PeerId
+  readonly connection: Connection
+  private readonly parentLogger: Logger
+  private trace: string | undefined
+  private traced: Logger | undefined
+  private controller: AbortController | undefined
+  private abortReason: unknown
+  private aborted = false
+
+  constructor(connection: Connection, traceId: string | undefined, parentLogger: Logger) {
+    this.remotePeer = connection.remotePeer
+    this.connection = connection
+    this.trace = traceId
+    this.parentLogger = parentLogger
+  }
+
+  get traceId(): string {
+    this.trace ??= newTraceId()
+    return this.trace
+  }
+
+  get logger(): Logger {
+    this.traced ??= tracedLogger(this.parentLogger, this.traceId)
+    return this.traced
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.aborted) this.controller.abort(this.abortReason)
+    }
+    return this.controller.signal
+  }
+
+  /** The first reason wins, as with AbortController. */
+  abort(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.abortReason = reason
+    this.controller?.abort(reason)
   }
 }
 

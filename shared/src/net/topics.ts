@@ -5,4 +5,6 @@ export const TOPICS = {
   presence: 'noodlenet/v1/presence',
   /** @libp2p/pubsub-peer-discovery announcements (peer id and addresses). */
   discovery: 'noodlenet/v1/discovery',
+  /** Signed capability revocations. */
+  revocations: 'noodlenet/v1/revocations',
 } as const

@@ -18,6 +18,8 @@ export const RpcRequestSchema = v.object({
   /** Milliseconds the caller will wait; the handler's AbortSignal fires when they are up. */
   timeoutMs: v.optional(count),
   traceId: v.optional(text(64)),
+  /** Compact capability token for the security gate. */
+  cap: v.optional(text(16 * 1024)),
   body: v.unknown(),
 })
 export type RpcRequest = v.InferOutput<typeof RpcRequestSchema>

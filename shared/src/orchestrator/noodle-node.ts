@@ -15,8 +15,13 @@ import { assembleLibp2p, type NoodleLibp2p } from '../net/libp2p.js'
 import { MeshMaintainer } from '../net/mesh-maintainer.js'
 import { type PeerSummary, summarizePeers } from '../net/peers.js'
 import { PresenceService } from '../net/presence.js'
+import { ECHO_PROTOCOL, PROFILE_PROTOCOL } from '../net/protocols.js'
 import { RpcService } from '../net/rpc.js'
 import type { HardwareProfile, NodeProfile } from '../net/wire-schemas.js'
+import { AuditLog, MemoryAuditStore } from '../security/audit.js'
+import { SecurityGate } from '../security/gate.js'
+import { PolicyEngine } from '../security/policy.js'
+import { MemoryRevocationStore, type Revocation, RevocationGossip, RevocationList } from '../security/revocation.js'
 import { NOODLENET_VERSION } from '../version.js'
 import type { Platform } from './platform.js'
 
@@ -46,6 +51,10 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly rpc: RpcService
   readonly presence: PresenceService
   readonly mesh: MeshMaintainer
+  readonly gate: SecurityGate
+  readonly audit: AuditLog
+  readonly revocations: RevocationList
+  private readonly revocationGossip: RevocationGossip
   private hardware: HardwareProfile | undefined
   private status: Status = 'stopped'
 
@@ -53,9 +62,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   static async create(init: NoodleNodeInit): Promise<NoodleNode> {
     const privateKey = init.privateKey ?? (await generateKeyPair('Ed25519'))
     const libp2p = await assembleLibp2p(init.config, init.platform, privateKey)
-    const logger =
-      init.logger ??
-      createLogger({ level: init.config.monitoring.logLevel, component: 'node', sink: init.platform.logSink })
+    const logger = init.logger ?? createLogger({ level: init.config.monitoring.logLevel, component: 'node', sink: init.platform.logSink })
     return new NoodleNode(init, libp2p, logger.child({ peerId: libp2p.peerId.toString() }))
   }
 
@@ -66,7 +73,22 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     this.libp2p = libp2p
     this.logger = logger
     const network = this.config.network
+    const meshLogger = componentLogger(logger, 'mesh')
+    const securityLogger = componentLogger(logger, 'security')
+    const trustedRoots = new Set(this.config.security.trustedRoots)
+    this.revocations = new RevocationList(init.platform.revocationStore?.(this.config) ?? new MemoryRevocationStore(), trustedRoots)
+    this.revocationGossip = new RevocationGossip(libp2p.services.pubsub, this.revocations, securityLogger)
+    this.audit = new AuditLog(init.platform.auditStore?.(this.config) ?? new MemoryAuditStore())
+    this.gate = new SecurityGate({
+      self: libp2p.peerId.toString(),
+      trustedRoots,
+      revocations: this.revocations,
+      policy: new PolicyEngine(this.config.security.rules),
+      audit: this.audit,
+      logger: securityLogger,
+    })
     this.rpc = new RpcService({
+      gate: this.gate,
       libp2p,
       logger: componentLogger(logger, 'rpc'),
       frameMaxBytes: network.frameMaxBytes,
@@ -83,7 +105,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     })
     this.mesh = new MeshMaintainer({
       libp2p,
-      logger: componentLogger(logger, 'mesh'),
+      logger: meshLogger,
       targetDegree: network.targetDegree,
       tickMs: LIMITS.meshTickMs,
       dialTimeoutMs: network.dialTimeoutMs,
@@ -94,11 +116,11 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
     this.presence.addEventListener('presence:expire', (evt) => this.safeDispatchEvent('presence:expire', { detail: evt.detail }))
     libp2p.addEventListener('peer:connect', (evt) => {
-      logger.info({ component: 'mesh', remotePeer: evt.detail.toString() }, 'peer connected')
+      meshLogger.info({ remotePeer: evt.detail.toString() }, 'peer connected')
       this.safeDispatchEvent('peer:connect', { detail: { peerId: evt.detail.toString() } })
     })
     libp2p.addEventListener('peer:disconnect', (evt) => {
-      logger.info({ component: 'mesh', remotePeer: evt.detail.toString() }, 'peer disconnected')
+      meshLogger.info({ remotePeer: evt.detail.toString() }, 'peer disconnected')
       this.safeDispatchEvent('peer:disconnect', { detail: { peerId: evt.detail.toString() } })
     })
   }
@@ -114,6 +136,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   async start(): Promise<void> {
     if (this.status !== 'stopped') return
     this.status = 'starting'
+    this.logger.debug({ config: this.config }, 'effective configuration')
     this.hardware = await this.platform.probeHardware()
     // Bootstrap addresses go straight into the peer store so the maintainer can dial them from its first tick.
     for (const addr of this.config.network.bootstrap) {
@@ -121,6 +144,13 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     }
     await this.libp2p.start()
     await this.rpc.start()
+    await this.revocationGossip.start()
+    await this.rpc.handle(PROFILE_PROTOCOL, { command: '/node/profile', level: 'PUBLIC', capability: 'optional' }, async () => ({
+      ...this.profile(),
+      seq: 0,
+      publishedAt: Date.now(),
+    }))
+    await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', level: 'PUBLIC', capability: 'required' }, async (request) => request)
     await this.presence.start()
     await this.mesh.start()
     this.status = 'started'
@@ -132,10 +162,16 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     this.status = 'stopping'
     await this.mesh.stop()
     await this.presence.stop()
+    await this.revocationGossip.stop()
     await this.rpc.stop()
     await this.libp2p.stop()
     this.status = 'stopped'
     this.logger.info('node stopped')
+  }
+
+  /** Revokes a capability token by id (the record is signed by the revoker) and gossips it to the mesh. */
+  async revoke(record: Revocation): Promise<void> {
+    await this.revocationGossip.publish(record)
   }
 
   /** Addresses others can dial this node on, each ending in /p2p/<peer id>. */
@@ -162,8 +198,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       addrs: this.addrs().slice(0, 64),
       version: NOODLENET_VERSION,
       platform: this.platform.name,
-      hardware:
-        sample === undefined ? hardware : { ...hardware, memory: { ...hardware.memory, freeMB: sample.freeMB }, load: sample.load },
+      hardware: sample === undefined ? hardware : { ...hardware, memory: { ...hardware.memory, freeMB: sample.freeMB }, load: sample.load },
       load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0 },
     }
   }

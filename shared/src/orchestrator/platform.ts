@@ -6,6 +6,8 @@ import type { ConnectionGater, PeerDiscovery, Transport } from '@libp2p/interfac
 import type { NoodleConfig } from '../config/schema.js'
 import type { LogSink } from '../monitoring/logger.js'
 import type { HardwareProfile } from '../net/wire-schemas.js'
+import type { AuditStore } from '../security/audit.js'
+import type { RevocationStore } from '../security/revocation.js'
 
 // libp2p's own option types take component factories of `any` components; so do we.
 // biome-ignore lint/suspicious/noExplicitAny: libp2p's factory signature
@@ -27,6 +29,11 @@ export interface Platform {
   sampleLoad?(): { freeMB: number; load?: number }
   /** Where log lines go; the console when absent. */
   logSink?: LogSink
+  /** Where the audit log is kept: a file on Node when security.auditLog is set, IndexedDB in browsers (packages/noodlenet);
+   *  a bounded memory log if absent. */
+  auditStore?(config: NoodleConfig): AuditStore | undefined
+  /** Where revocations persist (security.revocationsFile on Node); memory if absent. */
+  revocationStore?(config: NoodleConfig): RevocationStore | undefined
   /** libp2p connection gater override (browsers in development allow loopback ws://). */
   connectionGater?: ConnectionGater
 }

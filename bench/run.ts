@@ -1,0 +1,63 @@
+// `pnpm bench`: runs the benchmarks in bench/, prints each one's table and writes its JSON to
+// bench/results/<name>.json. `--quick` for a short smoke run; a name (or part of one) runs only what matches.
+
+import '../node/src/shims.js'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
+import type { Benchmark } from './support/benchmark.js'
+import { tokensBenchmark } from './tokens.js'
+
+const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark]
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
+
+const HELP = `Usage: pnpm bench [--quick] [name...]
+
+Runs NoodleNet's benchmarks, prints a table for each and writes bench/results/<name>.json.
+
+Options:
+  --quick     a short run (fewer iterations): a smoke test, not figures to quote
+  -h, --help  show this help
+
+Benchmarks (a name argument runs those whose name contains it):
+${BENCHMARKS.map((b) => `  ${b.name.padEnd(16)}${b.summary}`).join('\n')}
+`
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseCommandLine>
+  try {
+    args = parseCommandLine()
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (args.values.help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const filters = args.positionals
+  const selected = BENCHMARKS.filter((b) => filters.length === 0 || filters.some((f) => b.name.includes(f)))
+  if (selected.length === 0) {
+    process.stderr.write(`No benchmark matches ${filters.join(', ')}.\n\n${HELP}`)
+    return 2
+  }
+  await mkdir(RESULTS, { recursive: true })
+  for (const benchmark of selected) {
+    const report = await benchmark.run({ quick: args.values.quick })
+    process.stdout.write(`${report.table}\n\n`)
+    const file = `${RESULTS}${benchmark.name}.json`
+    await writeFile(file, `${JSON.stringify(report.json, null, 2)}\n`)
+    process.stdout.write(`wrote ${file}\n\n`)
+  }
+  return 0
+}
+
+function parseCommandLine() {
+  return parseArgs({
+    options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+  })
+}
+
+process.exitCode = await main()

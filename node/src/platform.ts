@@ -1,0 +1,27 @@
+// The Node platform: TCP and WebSockets (listen and dial), mDNS on the LAN when enabled, the native hardware
+// probe, and log lines to stderr (stdout is for the CLI's own output, like the ready line).
+
+import { mdns } from '@libp2p/mdns'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import type { LogSink, Platform } from '@noodlenet/shared'
+import { FileAuditStore } from './audit-file.js'
+import { probeHardware, sampleLoad } from './probe.js'
+import { FileRevocationStore } from './revocation-file.js'
+
+export const stderrSink: LogSink = { write: (line) => void process.stderr.write(line) }
+
+export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
+  return {
+    name: 'node',
+    transports: () => [tcp(), webSockets()],
+    peerDiscovery: (config) => (config.network.mdns ? [mdns({ interval: 10_000 })] : []),
+    defaultListen: () => ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
+    probeHardware: () => probeHardware(),
+    sampleLoad,
+    logSink: options.logSink ?? stderrSink,
+    auditStore: (config) => (config.security.auditLog === null ? undefined : new FileAuditStore(config.security.auditLog)),
+    revocationStore: (config) =>
+      config.security.revocationsFile === null ? undefined : new FileRevocationStore(config.security.revocationsFile),
+  }
+}

@@ -1,0 +1,357 @@
+// Request/response between two nodes as a specification: typed requests and answers, streams kept for reuse,
+// errors that arrive as codes, deadlines and cancellation that reach the remote handler, and a node that shrugs
+// off garbage on a stream and keeps serving.
+
+import type { Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import * as v from 'valibot'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import {
+  defineProtocol,
+  encodeFrame,
+  FrameStream,
+  LIMITS,
+  NoodleError,
+  type NoodleNode,
+  type RpcContext,
+  RpcResponseSchema,
+} from '../src/index.js'
+import { eventually, type MemorySink, startMesh } from './test-platform.js'
+
+/** Test protocols are PUBLIC and need no capability: the gate lets them through (and audits them). */
+const OPEN = { command: '/test', level: 'PUBLIC', capability: 'optional' } as const
+
+const ECHO = defineProtocol(
+  '/noodlenet/test/echo/1.0.0',
+  v.object({ text: v.string(), data: v.optional(v.instance(Uint8Array)) }),
+  v.object({ text: v.string(), data: v.optional(v.instance(Uint8Array)), from: v.string() }),
+)
+const WAIT = defineProtocol('/noodlenet/test/wait/1.0.0', v.object({}), v.object({}))
+const FAIL = defineProtocol('/noodlenet/test/fail/1.0.0', v.object({ plain: v.boolean() }), v.object({}))
+const NOBODY = defineProtocol('/noodlenet/test/nobody/1.0.0', v.object({}), v.object({}))
+
+let nodes: NoodleNode[] = []
+/** The node that serves, and the node that asks. */
+let server: NoodleNode
+let client: NoodleNode
+
+beforeEach(async () => {
+  nodes = await startMesh(2)
+  ;[server, client] = nodes
+  await eventually(() => client.peers().length === 1 && server.peers().length === 1, 10_000, 'the two nodes to connect')
+  await server.rpc.handle(ECHO, OPEN, async (request, context) => ({ ...request, from: context.remotePeer.toString() }))
+})
+
+afterEach(async () => {
+  await Promise.all(nodes.map((node) => node.stop()))
+  nodes = []
+})
+
+/** Open streams between the two nodes for `protocol`, as `node` sees them. */
+function openStreams(node: NoodleNode, protocol: string): Stream[] {
+  const other = node === client ? server : client
+  return node.libp2p
+    .getConnections(other.peerId)
+    .flatMap((connection) => connection.streams)
+    .filter((stream) => stream.protocol === protocol && stream.status === 'open')
+}
+
+async function rejection(promise: Promise<unknown>): Promise<NoodleError> {
+  try {
+    await promise
+  } catch (err) {
+    expect(err).toBeInstanceOf(NoodleError)
+    return err as NoodleError
+  }
+  throw new Error('expected the request to fail, but it was answered')
+}
+
+/** A promise and the function that resolves it, for events a handler reports. */
+function deferred<T = void>(): { promise: Promise<T>; fire: (value: T) => void } {
+  let fire!: (value: T) => void
+  const promise = new Promise<T>((resolve) => {
+    fire = resolve
+  })
+  return { promise, fire }
+}
+
+/** A handler that reports when it starts and when its AbortSignal fires, and waits for that signal. */
+function waitForAbort() {
+  const started = deferred()
+  const aborted = deferred<unknown>()
+  const handler = async (_request: unknown, context: RpcContext): Promise<Record<string, never>> => {
+    started.fire()
+    return await new Promise((_resolve, reject) => {
+      context.signal.addEventListener('abort', () => {
+        aborted.fire(context.signal.reason)
+        reject(context.signal.reason)
+      })
+    })
+  }
+  return { handler, started: started.promise, aborted: aborted.promise }
+}
+
+describe('requests and answers', () => {
+  it("a request is answered with the handler's validated response; binary stays binary", async () => {
+    const data = crypto.getRandomValues(new Uint8Array(4096))
+    const response = await client.rpc.request(server.peerId, ECHO, { text: 'hello', data })
+    expect(response.text).toBe('hello')
+    expect(response.from).toBe(client.peerId.toString())
+    expect(response.data).toBeInstanceOf(Uint8Array)
+    expect(Array.from(response.data as Uint8Array)).toEqual(Array.from(data))
+  })
+
+  it('both nodes can serve and ask at once', async () => {
+    await client.rpc.handle(ECHO, OPEN, async (request) => ({ ...request, from: 'client' }))
+    const [there, back] = await Promise.all([
+      client.rpc.request(server.peerId, ECHO, { text: 'there' }),
+      server.rpc.request(client.peerId, ECHO, { text: 'back' }),
+    ])
+    expect(there).toEqual({ text: 'there', from: client.peerId.toString() })
+    expect(back).toEqual({ text: 'back', from: 'client' })
+  })
+
+  it('sequential requests reuse one stream instead of opening one each', async () => {
+    await client.rpc.request(server.peerId, ECHO, { text: 'first' })
+    const [first] = openStreams(client, ECHO.protocol)
+    expect(first).toBeDefined()
+    for (let i = 0; i < 50; i++) {
+      const response = await client.rpc.request(server.peerId, ECHO, { text: `request ${i}` })
+      expect(response.text).toBe(`request ${i}`)
+      expect(openStreams(client, ECHO.protocol).length).toBeLessThanOrEqual(1)
+    }
+    expect(openStreams(client, ECHO.protocol).map((stream) => stream.id)).toEqual([first.id])
+  })
+
+  it('200 concurrent requests are each answered with their own response', async () => {
+    await server.rpc.handle(WAIT, OPEN, async () => ({}))
+    const texts = Array.from({ length: 200 }, (_, i) => `request ${i}`)
+    const responses = await Promise.all(
+      texts.map((text) => client.rpc.request(server.peerId, ECHO, { text, data: new TextEncoder().encode(text) })),
+    )
+    expect(responses.map((response) => response.text)).toEqual(texts)
+    expect(responses.map((response) => new TextDecoder().decode(response.data))).toEqual(texts)
+    // The burst needed many streams; afterwards only the idle pool stays open.
+    await eventually(() => openStreams(client, ECHO.protocol).length <= LIMITS.rpcIdleStreamsPerPeer, 10_000, 'surplus streams to close')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'after' })).toMatchObject({ text: 'after' })
+  })
+
+  it('a traceId passed by the caller reaches the handler and its log lines', async () => {
+    const seen = deferred<string>()
+    await server.rpc.handle(WAIT, OPEN, async (_request, context) => {
+      seen.fire(context.traceId)
+      context.logger.warning('handling traced request')
+      return {}
+    })
+    await client.rpc.request(server.peerId, WAIT, {}, { traceId: 'trace-0123456789abcdef' })
+    expect(await seen.promise).toBe('trace-0123456789abcdef')
+    const line = (server.platform.logSink as MemorySink).records().find((record) => record.msg === 'handling traced request')
+    expect(line).toMatchObject({ traceId: 'trace-0123456789abcdef', component: 'rpc' })
+  })
+
+  it('without a traceId the handler gets a fresh one', async () => {
+    const ids: string[] = []
+    await server.rpc.handle(WAIT, OPEN, async (_request, context) => {
+      ids.push(context.traceId)
+      return {}
+    })
+    await client.rpc.request(server.peerId, WAIT, {})
+    await client.rpc.request(server.peerId, WAIT, {})
+    expect(ids).toHaveLength(2)
+    expect(ids[0]).toMatch(/^[0-9a-f]{32}$/)
+    expect(ids[1]).not.toBe(ids[0])
+  })
+})
+
+describe('errors arrive as codes', () => {
+  beforeEach(async () => {
+    await server.rpc.handle(FAIL, OPEN, async (request) => {
+      if (request.plain) throw new Error('disk on fire')
+      throw new NoodleError('KEY_INVALID', 'the key was revoked', 'Ask for a new key')
+    })
+  })
+
+  it('a handler that throws a NoodleError: the caller gets its code and sentence', async () => {
+    const err = await rejection(client.rpc.request(server.peerId, FAIL, { plain: false }))
+    expect(err.code).toBe('KEY_INVALID')
+    expect(err.message).toContain('the key was revoked')
+    expect(err.message).toContain('Ask for a new key')
+  })
+
+  it('a handler that throws a plain Error: the caller gets HANDLER_FAILED with its message', async () => {
+    const err = await rejection(client.rpc.request(server.peerId, FAIL, { plain: true }))
+    expect(err.code).toBe('HANDLER_FAILED')
+    expect(err.message).toContain('disk on fire')
+  })
+
+  it('a failed handler leaves the stream usable for the next request', async () => {
+    await rejection(client.rpc.request(server.peerId, FAIL, { plain: true }))
+    const [stream] = openStreams(client, FAIL.protocol)
+    await rejection(client.rpc.request(server.peerId, FAIL, { plain: false }))
+    expect(openStreams(client, FAIL.protocol).map((s) => s.id)).toEqual([stream.id])
+  })
+
+  it("a request body that fails the protocol's schema: FRAME_INVALID, and the connection stays usable", async () => {
+    const [connection] = client.libp2p.getConnections(server.peerId)
+    const bad = { text: 42 } as unknown as { text: string }
+    const err = await rejection(client.rpc.request(server.peerId, ECHO, bad))
+    expect(err.code).toBe('FRAME_INVALID')
+    expect(err.message).toContain('text')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'fine' })).toMatchObject({ text: 'fine' })
+    expect(client.libp2p.getConnections(server.peerId).map((c) => c.id)).toContain(connection.id)
+  })
+
+  it("a response that fails the protocol's schema: FRAME_INVALID at the caller", async () => {
+    const LIAR = defineProtocol('/noodlenet/test/liar/1.0.0', v.object({}), v.object({ count: v.number() }))
+    await server.rpc.handle(LIAR, OPEN, async () => ({ count: 'many' }) as unknown as { count: number })
+    const err = await rejection(client.rpc.request(server.peerId, LIAR, {}))
+    expect(err.code).toBe('FRAME_INVALID')
+    expect(err.message).toContain('count')
+  })
+
+  it('a handler whose answer cannot cross the wire: the caller gets FRAME_INVALID saying why', async () => {
+    const RATIO = defineProtocol('/noodlenet/test/ratio/1.0.0', v.object({}), v.object({ ratio: v.number() }))
+    await server.rpc.handle(RATIO, OPEN, async () => ({ ratio: 0 / 0 }))
+    const err = await rejection(client.rpc.request(server.peerId, RATIO, {}))
+    expect(err.code).toBe('FRAME_INVALID')
+    expect(err.message).toContain('NaN')
+  })
+
+  it('a request body that cannot cross the wire fails at the caller with FRAME_INVALID', async () => {
+    const bad = { text: 'x', data: new Date(0) } as unknown as { text: string }
+    const err = await rejection(client.rpc.request(server.peerId, ECHO, bad))
+    expect(err.code).toBe('FRAME_INVALID')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'fine' })).toMatchObject({ text: 'fine' })
+  })
+
+  it('a request or an answer over network.frameMaxBytes: FRAME_TOO_LARGE', async () => {
+    const small = await startMesh(2, { network: { frameMaxBytes: 4096 } })
+    nodes.push(...small)
+    const [smallServer, smallClient] = small
+    await smallServer.rpc.handle(ECHO, OPEN, async (request) => ({ ...request, data: new Uint8Array(8192), from: 'server' }))
+    await eventually(() => smallClient.peers().length >= 1, 10_000, 'the two nodes to connect')
+    const tooBig = await rejection(smallClient.rpc.request(smallServer.peerId, ECHO, { text: 'big', data: new Uint8Array(8192) }))
+    expect(tooBig.code).toBe('FRAME_TOO_LARGE')
+    const answerTooBig = await rejection(smallClient.rpc.request(smallServer.peerId, ECHO, { text: 'small' }))
+    expect(answerTooBig.code).toBe('FRAME_TOO_LARGE')
+  })
+
+  it('a protocol the peer does not serve: PROTOCOL_UNSUPPORTED', async () => {
+    const err = await rejection(client.rpc.request(server.peerId, NOBODY, {}))
+    expect(err.code).toBe('PROTOCOL_UNSUPPORTED')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'still here' })).toMatchObject({ text: 'still here' })
+  })
+
+  it('a peer that cannot be reached: PEER_UNREACHABLE', async () => {
+    const stranger = peerIdFromString('12D3KooWGRUVh6bsFc4FdYjuAnjyA6FEL3RUJ6SKrz5wRQsyedsX')
+    const err = await rejection(client.rpc.request(stranger, ECHO, { text: 'anyone?' }, { timeoutMs: 2_000 }))
+    expect(err.code).toBe('PEER_UNREACHABLE')
+  })
+})
+
+describe('deadlines and cancellation', () => {
+  it("a handler slower than the deadline: the caller gets REQUEST_TIMEOUT and the handler's signal fires", async () => {
+    const slow = waitForAbort()
+    await server.rpc.handle(WAIT, OPEN, slow.handler)
+    const began = Date.now()
+    const err = await rejection(client.rpc.request(server.peerId, WAIT, {}, { timeoutMs: 300 }))
+    expect(err.code).toBe('REQUEST_TIMEOUT')
+    expect(Date.now() - began).toBeGreaterThanOrEqual(250)
+    const reason = await slow.aborted
+    expect(reason).toBeInstanceOf(NoodleError)
+    expect(['REQUEST_TIMEOUT', 'REQUEST_ABORTED']).toContain((reason as NoodleError).code)
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
+  })
+
+  it("the node's default deadline applies when the caller names none", async () => {
+    const quick = await startMesh(2, { network: { requestTimeoutMs: 200 } })
+    nodes.push(...quick)
+    const [quickServer, quickClient] = quick
+    const slow = waitForAbort()
+    await quickServer.rpc.handle(WAIT, OPEN, slow.handler)
+    await eventually(() => quickClient.peers().length >= 1, 10_000, 'the two nodes to connect')
+    const err = await rejection(quickClient.rpc.request(quickServer.peerId, WAIT, {}))
+    expect(err.code).toBe('REQUEST_TIMEOUT')
+    await slow.aborted
+  })
+
+  it("a caller that cancels with its AbortSignal gets REQUEST_ABORTED and the handler's signal fires", async () => {
+    const slow = waitForAbort()
+    await server.rpc.handle(WAIT, OPEN, slow.handler)
+    const controller = new AbortController()
+    const pending = rejection(client.rpc.request(server.peerId, WAIT, {}, { signal: controller.signal, timeoutMs: 20_000 }))
+    await slow.started
+    controller.abort()
+    const err = await pending
+    expect(err.code).toBe('REQUEST_ABORTED')
+    const reason = await slow.aborted
+    expect((reason as NoodleError).code).toBe('REQUEST_ABORTED')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
+  })
+
+  it('a signal that is already aborted fails the request at once', async () => {
+    const err = await rejection(client.rpc.request(server.peerId, ECHO, { text: 'never' }, { signal: AbortSignal.abort() }))
+    expect(err.code).toBe('REQUEST_ABORTED')
+  })
+})
+
+describe('garbage on a stream', () => {
+  /** Reads what the server sends back on a raw stream until it ends its side. */
+  async function drain(frames: FrameStream): Promise<Array<v.InferOutput<typeof RpcResponseSchema>>> {
+    const received: Array<v.InferOutput<typeof RpcResponseSchema>> = []
+    try {
+      while (true) {
+        const frame = await frames.read(RpcResponseSchema)
+        if (frame === null) return received
+        received.push(frame)
+      }
+    } catch {
+      return received // reset by the server: also an end
+    }
+  }
+
+  async function rawStream(): Promise<{ stream: Stream; frames: FrameStream }> {
+    const stream = await client.libp2p.dialProtocol(server.peerId, ECHO.protocol)
+    return { stream, frames: new FrameStream(stream, LIMITS.frameMaxBytes) }
+  }
+
+  it('a frame that is not CBOR is answered with FRAME_MALFORMED and the stream is closed', async () => {
+    const { stream, frames } = await rawStream()
+    stream.send(Uint8Array.from([3, 0xff, 0xff, 0xff])) // length 3, then three CBOR "break" bytes
+    const received = await drain(frames)
+    expect(received).toEqual([{ id: 0, ok: false, error: expect.objectContaining({ code: 'FRAME_MALFORMED' }) }])
+    // After flushing its answer the server resets the stream: its slot is free without waiting for us to close.
+    await eventually(() => openStreams(server, ECHO.protocol).length === 0, 5_000, 'the server to drop the stream')
+    // The reset then crosses the connection; in Chromium, whose timers are clamped, it lands after the server's check.
+    await eventually(() => stream.status !== 'open', 5_000, 'the reset to reach the client')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'still serving' })).toMatchObject({ text: 'still serving' })
+  })
+
+  it('a length prefix over the cap is answered with FRAME_TOO_LARGE and the stream is closed', async () => {
+    const { stream, frames } = await rawStream()
+    stream.send(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f])) // varint for 4 GiB
+    const received = await drain(frames)
+    expect(received.map((frame) => (frame.ok ? 'ok' : frame.error.code))).toEqual(['FRAME_TOO_LARGE'])
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'still serving' })).toMatchObject({ text: 'still serving' })
+  })
+
+  it('a valid CBOR frame that is not a request envelope is answered with FRAME_INVALID', async () => {
+    const { stream, frames } = await rawStream()
+    const body = encodeFrame({ hello: 'world' }, 1024)
+    stream.send(Uint8Array.from([body.byteLength, ...body]))
+    const received = await drain(frames)
+    expect(received.map((frame) => (frame.ok ? 'ok' : frame.error.code))).toEqual(['FRAME_INVALID'])
+  })
+
+  it('random bytes followed by the end of the stream: the stream ends and the node keeps serving', async () => {
+    for (let round = 0; round < 20; round++) {
+      const { stream, frames } = await rawStream()
+      stream.send(crypto.getRandomValues(new Uint8Array(1 + round * 13)))
+      await stream.close()
+      const received = await drain(frames)
+      for (const frame of received) if (!frame.ok) expect(frame.error.code).toMatch(/^FRAME_/)
+    }
+    await eventually(() => openStreams(server, ECHO.protocol).length === 0, 5_000, 'the server to close every garbage stream')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'still serving' })).toMatchObject({ text: 'still serving' })
+  })
+})

@@ -40,7 +40,15 @@ function gate(rules: PolicyRule[] = [], store: AuditStore = new MemoryAuditStore
   const revocations = new RevocationList(new MemoryRevocationStore(), new Set([root]))
   const audit = new AuditLog(store)
   return {
-    gate: new SecurityGate({ self, trustedRoots: new Set([root]), revocations, policy: new PolicyEngine(rules), audit, logger }),
+    gate: new SecurityGate({
+      self,
+      trustedRoots: new Set([root]),
+      revocations,
+      policy: new PolicyEngine(rules),
+      audit,
+      logger,
+      defaultLevel: 'PUBLIC',
+    }),
     revocations,
     store,
   }
@@ -111,6 +119,24 @@ describe('SecurityGate', () => {
     await revocations.add(await signRevocation(t.id, rootKey))
     await expect(g.authorize(TASK, { peer: requester, token: encodeToken(t), traceId: 't' })).rejects.toMatchObject({
       code: 'CAPABILITY_REVOKED',
+    })
+  })
+
+  it("a command that names no level takes the node's default level", async () => {
+    const revocations = new RevocationList(new MemoryRevocationStore(), new Set([root]))
+    const strict = new SecurityGate({
+      self,
+      trustedRoots: new Set([root]),
+      revocations,
+      policy: new PolicyEngine([]),
+      audit: new AuditLog(new MemoryAuditStore()),
+      logger,
+      defaultLevel: 'CONFIDENTIAL',
+    })
+    const unlevelled: GatedCommand = { command: '/node/echo', capability: 'optional' }
+    await expect(strict.authorize(unlevelled, { peer: requester, traceId: 't' })).rejects.toMatchObject({
+      code: 'POLICY_DENIED',
+      message: expect.stringMatching(/CONFIDENTIAL/),
     })
   })
 

@@ -85,6 +85,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       revocations: this.revocations,
       policy: new PolicyEngine(this.config.security.rules),
       audit: this.audit,
+      defaultLevel: this.config.security.level,
       logger: securityLogger,
     })
     this.rpc = new RpcService({
@@ -150,7 +151,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       seq: 0,
       publishedAt: Date.now(),
     }))
-    await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', level: 'PUBLIC', capability: 'required' }, async (request) => request)
+    await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', capability: 'required' }, async (request) => request)
     await this.presence.start()
     await this.mesh.start()
     this.status = 'started'

@@ -19,8 +19,8 @@ import type { RevocationList } from './revocation.js'
 export interface GatedCommand {
   /** Command path, e.g. `/task/run`. */
   command: string
-  /** Level of the command when the request names none. */
-  level: SecurityLevel
+  /** Level of the command when the request names none; the node's default (security.level) when absent. */
+  level?: SecurityLevel
   /** 'required': refuse requests without a token; 'optional': a token may raise what is allowed. */
   capability: 'required' | 'optional'
 }
@@ -46,6 +46,8 @@ export interface SecurityGateComponents {
   policy: PolicyEngine
   audit?: AuditLog
   logger: Logger
+  /** The node's default level (security.level / NOODLE_NET_SECURITY_LEVEL) for commands that name none. */
+  defaultLevel: SecurityLevel
   /** Milliseconds since the epoch. */
   now?: () => number
 }
@@ -77,7 +79,7 @@ export class SecurityGate {
 
   /** Resolves when the request may proceed; otherwise throws the denial. Every decision is audited. */
   async authorize(command: GatedCommand, request: AuthorizationRequest): Promise<void> {
-    const level = request.level ?? command.level
+    const level = request.level ?? command.level ?? this.c.defaultLevel
     let issuer: string | undefined
     let tokenId: string | undefined
     if (request.token !== undefined) {

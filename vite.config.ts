@@ -28,6 +28,16 @@ const chromiumArgs = [
   '--disable-quic',
 ]
 
+/** Vitest browser mode in Debian's headless Chromium, shared by the browser projects. A screenshot of the (empty)
+ *  test page explains nothing for these logic tests, so none is written. */
+const headlessChromium = {
+  enabled: true,
+  headless: true,
+  provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+  instances: [{ browser: 'chromium' as const }],
+  screenshotFailures: false,
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -52,19 +62,7 @@ export default defineConfig({
           name: 'shared-browser',
           include: ['shared/test/**/*.test.ts'],
           testTimeout: 30_000,
-          browser: {
-            enabled: true,
-            headless: true,
-            provider: playwright({
-              launchOptions: {
-                executablePath: chromiumPath,
-                args: chromiumArgs,
-              },
-            }),
-            instances: [{ browser: 'chromium' }],
-            // A screenshot of the (empty) test page explains nothing for these logic tests; skip writing them.
-            screenshotFailures: false,
-          },
+          browser: headlessChromium,
         },
       },
       {
@@ -74,18 +72,7 @@ export default defineConfig({
           name: 'packages-browser',
           include: ['packages/*/test/**/*.test.ts'],
           testTimeout: 30_000,
-          browser: {
-            enabled: true,
-            headless: true,
-            provider: playwright({
-              launchOptions: {
-                executablePath: chromiumPath,
-                args: chromiumArgs,
-              },
-            }),
-            instances: [{ browser: 'chromium' }],
-            screenshotFailures: false,
-          },
+          browser: headlessChromium,
         },
       },
       {

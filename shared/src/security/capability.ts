@@ -10,7 +10,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { decode, encode } from 'cborg'
 import * as v from 'valibot'
-import { NoodleError } from '../errors.js'
+import { NoodleError, type NoodleErrorCode } from '../errors.js'
 import { levelRank, SECURITY_LEVELS, type SecurityLevel } from './levels.js'
 
 export const TOKEN_PREFIX = 'nnt1.'
@@ -22,16 +22,8 @@ export const MAX_CHAIN_DEPTH = 8
 /** Largest compact token accepted (characters). A depth-8 chain is about 3 KiB. */
 export const MAX_TOKEN_LENGTH = 16 * 1024
 
-export type CapabilityCode =
-  | 'CAPABILITY_MISSING'
-  | 'CAPABILITY_MALFORMED'
-  | 'CAPABILITY_EXPIRED'
-  | 'CAPABILITY_NOT_YET_VALID'
-  | 'CAPABILITY_WRONG_AUDIENCE'
-  | 'CAPABILITY_BAD_SIGNATURE'
-  | 'CAPABILITY_REVOKED'
-  | 'CAPABILITY_ESCALATION'
-  | 'CAPABILITY_UNTRUSTED_ROOT'
+/** The token codes, as listed once in errors.ts. */
+export type CapabilityCode = Extract<NoodleErrorCode, `CAPABILITY_${string}`>
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
 const seconds = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 40))
@@ -89,7 +81,7 @@ export interface CapabilityToken {
 export class CapabilityError extends NoodleError {
   readonly capabilityCode: CapabilityCode
   constructor(code: CapabilityCode, message: string, hint: string) {
-    super(code as never, message, hint)
+    super(code, message, hint)
     this.capabilityCode = code
   }
 }

@@ -28,14 +28,17 @@ const chromiumArgs = [
   '--disable-quic',
 ]
 
-/** Vitest browser mode in Debian's headless Chromium, shared by the browser projects. A screenshot of the (empty)
- *  test page explains nothing for these logic tests, so none is written. */
-const headlessChromium = {
-  enabled: true,
-  headless: true,
-  provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
-  instances: [{ browser: 'chromium' as const }],
-  screenshotFailures: false,
+/** Vitest browser mode in Debian's headless Chromium, for each browser project (a fresh object each time: Vitest
+ *  names the instances in place). A screenshot of the (empty) test page explains nothing for these logic tests, so
+ *  none is written. */
+function headlessChromium() {
+  return {
+    enabled: true,
+    headless: true,
+    provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+    instances: [{ browser: 'chromium' as const }],
+    screenshotFailures: false,
+  }
 }
 
 export default defineConfig({
@@ -62,7 +65,7 @@ export default defineConfig({
           name: 'shared-browser',
           include: ['shared/test/**/*.test.ts'],
           testTimeout: 30_000,
-          browser: headlessChromium,
+          browser: headlessChromium(),
         },
       },
       {
@@ -72,7 +75,7 @@ export default defineConfig({
           name: 'packages-browser',
           include: ['packages/*/test/**/*.test.ts'],
           testTimeout: 30_000,
-          browser: headlessChromium,
+          browser: headlessChromium(),
         },
       },
       {

@@ -80,12 +80,24 @@ describe('the security gate between processes', () => {
     expect(new TextDecoder().decode(answer.data)).toBe('hello through the gate')
     expect(client.libp2p.getConnections(aId).map((conn) => conn.id)).toContain(connection.id)
 
-    // Every decision is in A's audit log, and the chain verifies.
-    const records = (await readFile(auditLog, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-    const mine = records.filter((record) => record.peer === client?.peerId.toString() && record.command === '/node/echo')
+    // Every decision is in A's audit log (written just after each decision), and the chain verifies.
+    const mine: Array<Record<string, unknown>> = []
+    await eventually(
+      async () => {
+        const records = (await readFile(auditLog, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+        mine.splice(
+          0,
+          mine.length,
+          ...records.filter((record) => record.peer === client?.peerId.toString() && record.command === '/node/echo'),
+        )
+        return mine.length >= 3
+      },
+      10_000,
+      'three audit records for the client',
+    )
     expect(mine.map((record) => [record.outcome, record.code])).toEqual([
       ['deny', 'CAPABILITY_MISSING'],
       ['deny', 'CAPABILITY_WRONG_AUDIENCE'],

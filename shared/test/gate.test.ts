@@ -68,6 +68,7 @@ describe('SecurityGate', () => {
   it('a command that requires a capability refuses a request without one: CAPABILITY_MISSING, audited', async () => {
     const { gate: g, store } = gate()
     await expect(g.authorize(TASK, { peer: requester, traceId: 't1' })).rejects.toMatchObject({ code: 'CAPABILITY_MISSING' })
+    await g.flushAudit()
     const lines = (store as MemoryAuditStore).lines()
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0])).toMatchObject({ outcome: 'deny', code: 'CAPABILITY_MISSING', traceId: 't1', command: '/task/run' })
@@ -85,6 +86,7 @@ describe('SecurityGate', () => {
     ).rejects.toMatchObject({
       code: 'CAPABILITY_MISSING',
     })
+    await g.flushAudit()
     const records = (store as MemoryAuditStore).lines().map((line) => JSON.parse(line))
     expect(records.map((r) => r.outcome)).toEqual(['allow', 'deny', 'deny'])
     expect(records[0].reason).toMatch(/allowed by capability [0-9a-f]{16}/)
@@ -148,9 +150,11 @@ describe('SecurityGate', () => {
     await g.authorize(TASK, { peer: requester, token: encodeToken(t), traceId: 't' })
   })
 
-  it('when the audit log cannot be written, requests are refused (fail closed)', async () => {
+  it('when the audit log cannot be written, the gate closes: later requests are refused (fail closed)', async () => {
     const broken: AuditStore = { open: async () => undefined, append: async () => Promise.reject(new Error('disk full')) }
     const { gate: g } = gate([], broken)
+    await g.authorize(INFO, { peer: requester, traceId: 't' })
+    await g.flushAudit()
     await expect(g.authorize(INFO, { peer: requester, traceId: 't' })).rejects.toMatchObject({ code: 'POLICY_DENIED' })
   })
 })

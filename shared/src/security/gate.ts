@@ -9,7 +9,7 @@
 
 import { NoodleError, type NoodleErrorCode } from '../errors.js'
 import type { Logger } from '../monitoring/logger.js'
-import type { AuditLog } from './audit.js'
+import type { AuditEntry, AuditLog } from './audit.js'
 import { type CapabilityRequest, VerifiedChainCache, verifyCapability } from './capability.js'
 import type { SecurityLevel } from './levels.js'
 import type { PolicyEngine } from './policy.js'
@@ -71,6 +71,9 @@ export class SecurityGate {
   /** Bounded: keys are whole token strings (up to 16 KiB), so 2,000 entries stay under about 32 MiB. */
   private readonly cache = new VerifiedChainCache(2_000)
   private readonly now: () => number
+  private readonly pending: AuditEntry[] = []
+  private flushing: Promise<void> | undefined
+  private auditFailure: unknown
 
   constructor(components: SecurityGateComponents) {
     this.c = components
@@ -136,7 +139,7 @@ export class SecurityGate {
     code: NoodleErrorCode,
     reason: string,
   ): Promise<never> {
-    // A failed audit append is logged by record(); the request is refused either way, with its own code.
+    // With the audit closed by a failed write the request is refused either way, with its own code.
     await this.record(command, request, level, 'deny', code, reason).catch(() => {})
     throw new NoodleError(code, `${command.command} refused: ${reason}`, HINTS[code] ?? '')
   }
@@ -151,21 +154,46 @@ export class SecurityGate {
   ): Promise<void> {
     this.c.logger.debug({ traceId: request.traceId, peer: request.peer, command: command.command, outcome, code, reason }, 'authorization')
     if (this.c.audit === undefined) return
-    try {
-      await this.c.audit.append({
-        peer: request.peer,
-        command: command.command,
-        kernel: request.kernel,
-        level,
-        outcome,
-        code,
-        reason,
-        traceId: request.traceId,
-      })
-    } catch (err) {
-      // An audit that cannot be written must not silently let requests through: fail closed.
-      this.c.logger.error({ err, traceId: request.traceId }, 'audit append failed; refusing the request')
+    if (this.auditFailure !== undefined) {
+      // An audit that cannot be written must not let requests through unrecorded: the gate stays closed.
       throw new NoodleError('POLICY_DENIED', `${command.command} refused: the audit log cannot be written`, "Tell the node's operator.")
     }
+    this.pending.push({
+      peer: request.peer,
+      command: command.command,
+      kernel: request.kernel,
+      level,
+      outcome,
+      code,
+      reason,
+      traceId: request.traceId,
+    })
+    this.scheduleFlush()
+  }
+
+  /** Audit records are hashed and written just after the request's own work (a macrotask later, in order), so
+   *  the hash chain does not sit on every request's critical path. A failed write closes the gate for every later
+   *  request (fail closed) and is logged; `flushAudit()` waits for what is queued. */
+  private scheduleFlush(): void {
+    if (this.flushing !== undefined) return
+    this.flushing = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.pending.length)
+        for (const entry of batch) {
+          try {
+            await this.c.audit?.append(entry)
+          } catch (err) {
+            this.auditFailure = err
+            this.c.logger.error({ err, traceId: entry.traceId }, 'audit append failed; refusing requests until it can be written')
+          }
+        }
+      }
+      this.flushing = undefined
+    })
+  }
+
+  /** Resolves when every decision made so far is in the audit log. */
+  async flushAudit(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing
   }
 }

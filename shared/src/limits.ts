@@ -48,4 +48,7 @@ export const LIMITS = {
   /** Longest audit line read back (bytes). Clipped fields keep written lines far below it (worst case ~45 KiB,
    *  every character escaped); a longer line is not one we wrote. */
   auditLineMaxBytes: 64 * 1024,
+  /** Revocations kept. Anyone can sign a revocation with a fresh key, so the list needs a bound; when it is full,
+   *  only revocations from trusted roots are still taken (a root can always revoke). ~200 bytes each. */
+  revocationsMax: 100_000,
 } as const

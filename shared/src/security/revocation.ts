@@ -71,12 +71,17 @@ export class MemoryRevocationStore implements RevocationStore {
 /** Revocations this node knows, by token id and revoker. */
 export class RevocationList {
   private readonly byToken = new Map<string, Set<string>>()
+  /** Revocation records kept (a token revoked by two revokers counts twice). */
+  private count = 0
   private readonly store: RevocationStore
   private readonly trustedRoots: ReadonlySet<string>
 
-  constructor(store: RevocationStore, trustedRoots: ReadonlySet<string>) {
+  private readonly max: number
+
+  constructor(store: RevocationStore, trustedRoots: ReadonlySet<string>, max: number = LIMITS.revocationsMax) {
     this.store = store
     this.trustedRoots = trustedRoots
+    this.max = max
   }
 
   async load(): Promise<void> {
@@ -93,6 +98,13 @@ export class RevocationList {
       )
     }
     if (this.byToken.get(record.id)?.has(record.by) === true) return false
+    if (this.count >= this.max && !this.trustedRoots.has(record.by)) {
+      throw new NoodleError(
+        'RATE_LIMITED',
+        `the revocation list is full (${this.max}); only trusted roots can add more`,
+        'Ask a trusted root to revoke the token, or restart the node with a larger limit.',
+      )
+    }
     this.remember(record)
     await this.store.save(record)
     return true
@@ -100,6 +112,7 @@ export class RevocationList {
 
   private remember(record: Revocation): void {
     const revokers = this.byToken.get(record.id) ?? new Set<string>()
+    if (!revokers.has(record.by)) this.count++
     revokers.add(record.by)
     this.byToken.set(record.id, revokers)
   }

@@ -165,6 +165,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.presence.stop()
     await this.revocationGossip.stop()
     await this.rpc.stop()
+    // Decisions made up to now reach the audit log before the node reports stopped.
+    await this.gate.flushAudit()
     await this.libp2p.stop()
     this.status = 'stopped'
     this.logger.info('node stopped')

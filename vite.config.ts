@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs'
 import { playwright } from '@vitest/browser-playwright'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 // Debian's chromium (`apt-get install -y chromium`), never Playwright's download (`playwright install` fails here).
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -73,7 +73,9 @@ export default defineConfig({
         // headless Chromium with the same options as shared-browser.
         test: {
           name: 'packages-browser',
+          // packages/webrtc's tests run in Node (project `node`), except its *.browser.test.ts.
           include: ['packages/*/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'packages/webrtc/test/**/!(*.browser).test.ts'],
           testTimeout: 30_000,
           browser: headlessChromium(),
         },
@@ -81,7 +83,9 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['node/test/**/*.test.ts'],
+          // packages/webrtc's tests need Node (@roamhq/wrtc); its *.browser.test.ts run in Chromium (packages-browser).
+          include: ['node/test/**/*.test.ts', 'signaling/test/**/*.test.ts', 'packages/webrtc/test/**/*.test.ts', 'web/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, '**/*.browser.test.ts'],
           environment: 'node',
           setupFiles: ['node/src/shims.ts'],
           testTimeout: 60_000,

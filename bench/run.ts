@@ -8,8 +8,9 @@ import { parseArgs } from 'node:util'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
 import { tokensBenchmark } from './tokens.js'
+import { webrtcBenchmark } from './webrtc.js'
 
-const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark]
+const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark, webrtcBenchmark]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 const HELP = `Usage: pnpm bench [--quick] [name...]

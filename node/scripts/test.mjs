@@ -43,7 +43,10 @@ let skipped = 0
 if (existsSync(report)) {
   const results = JSON.parse(readFileSync(report, 'utf8'))
   passed = results.numPassedTests ?? 0
-  failed = (results.numFailedTests ?? 0) + (results.numFailedTestSuites ?? 0)
+  // A file that fails to load has no failed test but a failed suite: count it, without counting twice the
+  // suites whose tests already failed.
+  failed = results.numFailedTests ?? 0
+  if (failed === 0) failed = results.numFailedTestSuites ?? 0
   skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0)
 } else {
   failed = 1

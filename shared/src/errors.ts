@@ -14,6 +14,8 @@ export type NoodleErrorCode =
   | 'HANDLER_FAILED'
   | 'KEY_INVALID'
   | 'NOT_STARTED'
+  // Signalling (packages/webrtc's SignalingClient): not registered with the server right now.
+  | 'SIGNALING_UNAVAILABLE'
   // The security gate's denials (shared/src/security).
   | 'CAPABILITY_MISSING'
   | 'CAPABILITY_MALFORMED'

@@ -48,6 +48,56 @@ export const LIMITS = {
   /** Longest audit line read back (bytes). Clipped fields keep written lines far below it (worst case ~45 KiB,
    *  every character escaped); a longer line is not one we wrote. */
   auditLineMaxBytes: 64 * 1024,
+  // Signalling (signaling/ and the client in packages/webrtc; docs/SIGNALING.md).
+  /** Largest `data` of one signal, JSON-encoded (bytes). An SDP offer for data channels is 0.5–5 KB even with
+   *  every candidate inline; a larger one is refused with SIGNAL_TOO_LARGE. */
+  signalingSignalMaxBytes: 64 * 1024,
+  /** Largest socket.io message the server reads (its `maxHttpBufferSize`, bytes): twice the signal cap plus room
+   *  for the envelope, so an oversize signal gets a typed error; above this socket.io drops the connection before
+   *  buffering the rest. Memory per connection is at most this while a message is read. */
+  signalingMessageMaxBytes: 2 * 64 * 1024 + 4 * 1024,
+  /** Events per second per connection (a token bucket, every event costs one) and the burst it allows. Setting up
+   *  one WebRTC link takes an offer, an answer and a few ICE candidates each way; 200 covers a tab dialling dozens
+   *  of peers at once. */
+  signalingEventsPerSecond: 100,
+  signalingEventBurst: 200,
+  /** Connections one server holds; beyond it new ones get SERVER_FULL and are closed. */
+  signalingMaxConnections: 10_000,
+  /** Peers in one room. Bounds the join answer (~60 B per peer id) and the fan-out of each announcement. */
+  signalingRoomMaxPeers: 1_000,
+  /** Rooms one connection may be in at once. */
+  signalingRoomsPerConnection: 8,
+  /** Time a connection has to register after its challenge (ms); an idle unregistered socket is closed. */
+  signalingRegisterTimeoutMs: 10_000,
+  /** Client: how long it waits for the server to answer register or join (ms) before reconnecting. */
+  signalingAckTimeoutMs: 10_000,
+  /** Client: reconnect delay bounds (ms), doubling per failed attempt with ±50 % jitter. */
+  signalingReconnectMinMs: 500,
+  signalingReconnectMaxMs: 30_000,
+  // The WebRTC transport (packages/webrtc; docs/decisions/0006-webrtc-transport.md).
+  /** Largest data channel message sent (bytes). libp2p's own WebRTC transport uses 16 KiB for old browsers; every
+   *  current engine takes 64 KiB (libwebrtc in Chromium and @roamhq/wrtc: 256 KiB, Firefox: 1 GiB), and 64 KiB
+   *  messages move ~35 % more bytes per second than 16 KiB ones on loopback. */
+  webrtcMaxMessageBytes: 64 * 1024,
+  /** Send backpressure: a connection reports "full" once the channel's bufferedAmount (plus writes not yet handed
+   *  to it) passes the high mark, and drains at the low one; the gap keeps the channel busy while the writer waits.
+   *  Memory per connection: at most the high mark plus one turn's writes, on top of yamux's windows. */
+  webrtcBufferedAmountHighBytes: 1024 * 1024,
+  webrtcBufferedAmountLowBytes: 256 * 1024,
+  /** How often bufferedAmount is polled while full (ms): @roamhq/wrtc has no `bufferedamountlow` event. Draining
+   *  768 KiB takes ~15 ms at 50 MB/s, so a 1 ms poll costs little. Browsers use the event; the poll backs it up. */
+  webrtcBufferedAmountPollMs: 1,
+  /** Graceful close: how long to wait for the remote to confirm it read everything (ms) before tearing down. */
+  webrtcCloseHandshakeTimeoutMs: 5_000,
+  /** Incoming offers negotiated at once, over all signalling servers, and from one peer id. Each holds an
+   *  RTCPeerConnection (ICE, DTLS: a few hundred KiB and threads in @roamhq/wrtc) until it connects or libp2p's
+   *  inbound upgrade timeout fires; beyond them offers are refused (`bye: BUSY`). */
+  webrtcMaxPendingInbound: 32,
+  webrtcMaxPendingInboundPerPeer: 4,
+  /** Largest SDP (characters) and ICE candidate line accepted in a signal: a data-channel-only offer is ~0.5–1 KB
+   *  with trickle ICE, a candidate ~100–200 characters. */
+  webrtcMaxSdpChars: 16 * 1024,
+  webrtcMaxCandidateChars: 1024,
   /** Revocations kept. Anyone can sign a revocation with a fresh key, so the list needs a bound; when it is full,
    *  only revocations from trusted roots are still taken (a root can always revoke). ~200 bytes each. */
   revocationsMax: 100_000,

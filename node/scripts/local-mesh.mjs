@@ -1,16 +1,18 @@
-// `pnpm start`: a local mesh in one command. Starts N headless peers (default 2) on loopback, the later ones
-// bootstrapping from the first, waits until they have found each other, and prints how to reach them.
+// `pnpm start`: a local mesh in one command. Builds the web app, starts the signalling server serving it, starts N
+// headless peers (default 2) on loopback (TCP and WebSockets), the later ones bootstrapping from the first, waits
+// until they have found each other, and prints how to reach them and the URL that makes a browser tab join.
 // Ctrl-C stops them all gracefully.
 
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
 const HELP = `Usage: pnpm start [-- --peers N] [-- --host IP]
 
-Starts a local NoodleNet mesh of N headless peers (default 2) that find each other,
-and prints each peer's id, address and admin API. Ctrl-C stops them.
+Builds the web app, starts the signalling server that serves it, and a local NoodleNet
+mesh of N headless peers (default 2) that find each other; prints each peer's id,
+address and admin API, and the URL that makes a browser tab join. Ctrl-C stops them.
 
 Options:
   --peers N    number of peers (1-32, default 2)
@@ -35,14 +37,14 @@ if (!Number.isInteger(count) || count < 1 || count > 32) {
   process.exit(2)
 }
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '../bin/noodlenet')
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const cli = join(root, 'node/bin/noodlenet')
+const signalingCli = join(root, 'signaling/bin/noodlenet-signaling')
 const children = []
 
-function startPeer(extra) {
-  const child = spawn(process.execPath, [cli, 'start', '--listen', `/ip4/${values.host}/tcp/0`, '--api-port', '0', '--no-mdns', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { NOODLE_NET_LOG_LEVEL: 'WARNING', ...process.env },
-  })
+/** Runs a CLI that prints one JSON ready line on stdout, and resolves with it. */
+function startProcess(command, args, env = {}) {
+  const child = spawn(process.execPath, [command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   children.push(child)
   child.stderr.pipe(process.stderr)
   return new Promise((resolve, reject) => {
@@ -52,8 +54,26 @@ function startPeer(extra) {
       const line = out.split('\n').find((l) => l.startsWith('{"event":"ready"'))
       if (line) resolve(JSON.parse(line))
     })
-    child.once('exit', (code) => reject(new Error(`a peer exited with code ${code} before it was ready`)))
+    child.once('exit', (code) => reject(new Error(`${command} exited with code ${code} before it was ready`)))
   })
+}
+
+function startPeer(extra) {
+  return startProcess(
+    cli,
+    [
+      'start',
+      '--listen',
+      `/ip4/${values.host}/tcp/0`,
+      '--listen',
+      `/ip4/${values.host}/tcp/0/ws`,
+      '--api-port',
+      '0',
+      '--no-mdns',
+      ...extra,
+    ],
+    { NOODLE_NET_LOG_LEVEL: process.env.NOODLE_NET_LOG_LEVEL ?? 'WARNING' },
+  )
 }
 
 async function peersOf(api) {
@@ -68,6 +88,16 @@ process.once('SIGINT', stopAll)
 process.once('SIGTERM', stopAll)
 
 try {
+  console.log('Building the web app...')
+  const built = spawnSync(
+    process.execPath,
+    [join(root, 'web/node_modules/vite/bin/vite.js'), 'build', join(root, 'web'), '--logLevel', 'warn'],
+    {
+      stdio: 'inherit',
+    },
+  )
+  if (built.status !== 0) throw new Error('the web app did not build (see above)')
+  const signaling = await startProcess(signalingCli, ['--port', '0', '--host', values.host, '--log-level', 'WARNING'])
   console.log(`Starting a local mesh of ${count} peer${count === 1 ? '' : 's'}...`)
   const first = await startPeer([])
   const rest = await Promise.all(Array.from({ length: count - 1 }, () => startPeer(['--bootstrap', first.addrs[0]])))
@@ -85,7 +115,9 @@ try {
     console.log(`        address  ${peer.addrs[0]}`)
     console.log(`        admin    ${peer.api}/health   ${peer.api}/api/peers`)
   })
-  console.log(`\nJoin another peer:  ./node/bin/noodlenet start --bootstrap ${first.addrs[0]} --api-port 0`)
+  const wsAddr = first.addrs.find((addr) => addr.includes('/ws/')) ?? first.addrs[0]
+  console.log(`\nOpen in a browser to contribute it:  ${signaling.url}/?join=1&bootstrap=${encodeURIComponent(wsAddr)}`)
+  console.log(`Join another peer:  ./node/bin/noodlenet start --bootstrap ${first.addrs[0]} --api-port 0`)
   console.log('Ctrl-C stops the mesh.')
 } catch (err) {
   console.error(`pnpm start: ${err.message}`)

@@ -41,6 +41,25 @@ export type GpuInfo = v.InferOutput<typeof GpuInfoSchema>
 export const NpuInfoSchema = v.object({ name: text(256), driver: v.optional(text(128)), source: text(32) })
 export type NpuInfo = v.InferOutput<typeof NpuInfoSchema>
 
+/** A WebGPU adapter as the browser (or Dawn on Node) reports it: enough for a scheduler to tell a real GPU from a
+ *  software fallback and to size work to its limits. */
+export const WebGpuAdapterSchema = v.object({
+  vendor: text(128),
+  architecture: text(128),
+  device: text(128),
+  description: text(256),
+  /** A software adapter (SwiftShader): correct, but slower than the CPU kernels. */
+  fallback: v.boolean(),
+  limits: v.object({
+    maxBufferSize: amount,
+    maxStorageBufferBindingSize: amount,
+    maxComputeWorkgroupStorageSize: amount,
+    maxComputeInvocationsPerWorkgroup: amount,
+    maxComputeWorkgroupSizeX: amount,
+  }),
+})
+export type WebGpuAdapter = v.InferOutput<typeof WebGpuAdapterSchema>
+
 /** What a peer's hardware probe found. */
 export const HardwareProfileSchema = v.object({
   cpu: v.object({ cores: count, model: v.optional(text(256)), arch: v.optional(text(32)) }),
@@ -49,6 +68,8 @@ export const HardwareProfileSchema = v.object({
   load: v.optional(amount),
   gpus: v.pipe(v.array(GpuInfoSchema), v.maxLength(64)),
   npus: v.pipe(v.array(NpuInfoSchema), v.maxLength(64)),
+  /** The WebGPU adapter, where the platform has one. */
+  webgpu: v.optional(WebGpuAdapterSchema),
 })
 export type HardwareProfile = v.InferOutput<typeof HardwareProfileSchema>
 

@@ -8,8 +8,11 @@ export const DEFAULT_DATABASE_NAME = 'noodlenet'
 export const AUDIT_OBJECT_STORE = 'audit'
 /** Object store of revocation records, keyed by `${id} ${by}`. */
 export const REVOCATIONS_OBJECT_STORE = 'revocations'
+/** Object store of this peer's identity: its private key (libp2p protobuf bytes) under the key `self`. */
+export const IDENTITY_OBJECT_STORE = 'identity'
 
-const SCHEMA_VERSION = 1
+/** 2 added the identity store; upgrading creates whatever object store is missing. */
+const SCHEMA_VERSION = 2
 
 /** Resolves with a request's result once it succeeds. */
 export function requestResult<T>(request: IDBRequest<T>): Promise<T> {
@@ -52,7 +55,7 @@ export class NoodleDatabase {
     const request = indexedDB.open(this.name, SCHEMA_VERSION)
     request.onupgradeneeded = () => {
       const db = request.result
-      for (const store of [AUDIT_OBJECT_STORE, REVOCATIONS_OBJECT_STORE]) {
+      for (const store of [AUDIT_OBJECT_STORE, REVOCATIONS_OBJECT_STORE, IDENTITY_OBJECT_STORE]) {
         if (!db.objectStoreNames.contains(store)) db.createObjectStore(store)
       }
     }

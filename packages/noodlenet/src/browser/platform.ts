@@ -1,0 +1,49 @@
+// The browser Platform: WebSockets (dial only: a tab cannot listen), IndexedDB for the audit log and revocations,
+// the browser hardware probe, and log lines to the console. The WebRTC transport (packages/webrtc) joins the
+// transports when it is given.
+
+import type { ConnectionGater } from '@libp2p/interface'
+import { webSockets } from '@libp2p/websockets'
+import type { HardwareProfile, LogSink, Platform, TransportFactory } from '@noodlenet/shared'
+import { IndexedDbAuditStore } from './idb-audit-store.js'
+import { NoodleDatabase } from './idb-database.js'
+import { IndexedDbRevocationStore } from './idb-revocation-store.js'
+import { probeBrowserHardware } from './probe.js'
+
+export interface BrowserPlatformOptions {
+  /** IndexedDB database for the audit log and revocations (and the identity, see identity.ts). */
+  database?: string
+  /** Extra transports (the WebRTC transport; the memory transport in tests). WebSockets is always there. */
+  transports?: TransportFactory[]
+  /** Let the node dial loopback and private addresses over ws:// (libp2p refuses them in browsers by default):
+   *  for a page served from localhost, a development mesh, tests. */
+  allowPrivateAddresses?: boolean
+  /** Where log lines go; the console when absent. */
+  logSink?: LogSink
+  /** The hardware probe; the browser's own when absent. */
+  probe?: () => Promise<HardwareProfile>
+}
+
+const ALLOW_ALL_DIALS: ConnectionGater = { denyDialMultiaddr: () => false }
+
+export function browserPlatform(options: BrowserPlatformOptions = {}): Platform {
+  const database = options.database
+  return {
+    name: 'browser',
+    transports: () => [webSockets(), ...(options.transports ?? [])],
+    defaultListen: () => [],
+    probeHardware: options.probe ?? (() => probeBrowserHardware()),
+    logSink: options.logSink,
+    connectionGater: options.allowPrivateAddresses === true ? ALLOW_ALL_DIALS : undefined,
+    auditStore: () => new IndexedDbAuditStore({ name: database }),
+    revocationStore: () => new IndexedDbRevocationStore({ name: database }),
+  }
+}
+
+/** True when the page itself is served from this machine: then dialling loopback peers is what the user wants. */
+export function isLocalPage(): boolean {
+  const host = globalThis.location?.hostname ?? ''
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]'
+}
+
+export { NoodleDatabase }

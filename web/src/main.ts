@@ -1,0 +1,127 @@
+// The web app: "Contribute this browser" makes this tab a node of the mesh (createNode from the noodlenet
+// package), shows its peer id and its connected peers with transport and round-trip time, and lets the person cap
+// what it gives (share of cores, GPU on or off). `/?join=1` joins without a click; `bootstrap=MULTIADDR` (repeat it
+// for several) names the peers to join through. The node is `window.noodle` for the console and for automation.
+
+import type { HardwareProfile, NoodleNode, PeerSummary } from '@noodlenet/shared'
+import { createNode, probeBrowserHardware } from 'noodlenet/browser'
+
+export interface NoodleHandle {
+  readonly peerId: string
+  peers(): Promise<PeerSummary[]>
+  readonly node: NoodleNode
+}
+
+declare global {
+  interface Window {
+    noodle?: NoodleHandle
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T
+const params = new URLSearchParams(location.search)
+const cores = $<HTMLInputElement>('cores')
+const gpu = $<HTMLInputElement>('gpu')
+const bootstrapInput = $<HTMLInputElement>('bootstrap')
+const joinButton = $<HTMLButtonElement>('join')
+const leaveButton = $<HTMLButtonElement>('leave')
+
+const maxCores = navigator.hardwareConcurrency || 1
+cores.max = String(maxCores)
+cores.value = localStorage.getItem('noodlenet.cores') ?? String(Math.max(1, Math.floor(maxCores / 2)))
+gpu.checked = localStorage.getItem('noodlenet.gpu') !== 'off'
+bootstrapInput.value = params.getAll('bootstrap').join(' ') || localStorage.getItem('noodlenet.bootstrap') || ''
+const showCores = (): void => {
+  $('cores-out').textContent = `${cores.value} of ${maxCores}`
+}
+showCores()
+cores.addEventListener('input', () => {
+  localStorage.setItem('noodlenet.cores', cores.value)
+  showCores()
+})
+gpu.addEventListener('change', () => localStorage.setItem('noodlenet.gpu', gpu.checked ? 'on' : 'off'))
+
+/** What this tab offers the mesh: the probe's findings, capped by the person's choices. */
+async function contributedHardware(): Promise<HardwareProfile> {
+  const hardware = await probeBrowserHardware()
+  const offered = { ...hardware, cpu: { ...hardware.cpu, cores: Math.min(hardware.cpu.cores, Number(cores.value)) } }
+  return gpu.checked ? offered : { ...offered, gpus: [], webgpu: undefined }
+}
+
+let node: NoodleNode | undefined
+let refresh: ReturnType<typeof setInterval> | undefined
+
+function showError(message: string | undefined): void {
+  const box = $('error')
+  box.hidden = message === undefined
+  box.textContent = message ?? ''
+}
+
+function renderPeers(peers: PeerSummary[]): void {
+  const body = $<HTMLTableSectionElement>('peers')
+  body.replaceChildren()
+  if (peers.length === 0) {
+    const row = body.insertRow()
+    const cell = row.insertCell()
+    cell.colSpan = 5
+    cell.textContent = 'none yet'
+    return
+  }
+  for (const peer of peers) {
+    const row = body.insertRow()
+    for (const text of [
+      peer.peerId,
+      peer.transport,
+      peer.encryption ?? '—',
+      peer.direction,
+      peer.rttMs === null ? '—' : `${peer.rttMs} ms`,
+    ]) {
+      row.insertCell().textContent = text
+    }
+  }
+}
+
+async function join(): Promise<void> {
+  if (node !== undefined) return
+  joinButton.disabled = true
+  showError(undefined)
+  $('state').textContent = 'joining…'
+  const bootstrap = bootstrapInput.value.split(/\s+/).filter((addr) => addr !== '')
+  localStorage.setItem('noodlenet.bootstrap', bootstrap.join(' '))
+  try {
+    node = await createNode({ bootstrap, probe: contributedHardware })
+  } catch (err) {
+    $('state').textContent = 'not joined'
+    showError(`Could not join: ${(err as Error).message}`)
+    joinButton.disabled = false
+    return
+  }
+  const current = node
+  window.noodle = { peerId: current.peerId.toString(), peers: async () => current.peers(), node: current }
+  $('peer-id').textContent = current.peerId.toString()
+  $('state').textContent = 'contributing'
+  joinButton.hidden = true
+  leaveButton.hidden = false
+  const update = (): void => renderPeers(current.peers())
+  current.addEventListener('peer:connect', update)
+  current.addEventListener('peer:disconnect', update)
+  refresh = setInterval(update, 2_000)
+  update()
+}
+
+async function leave(): Promise<void> {
+  clearInterval(refresh)
+  await node?.stop()
+  node = undefined
+  window.noodle = undefined
+  $('state').textContent = 'not joined'
+  $('peer-id').textContent = '—'
+  renderPeers([])
+  joinButton.hidden = false
+  joinButton.disabled = false
+  leaveButton.hidden = true
+}
+
+joinButton.addEventListener('click', () => void join())
+leaveButton.addEventListener('click', () => void leave())
+if (params.get('join') === '1') void join()

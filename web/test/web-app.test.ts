@@ -1,0 +1,123 @@
+// The web app end to end: built with Vite, served over HTTP, opened in real headless Chromium with `/?join=1`;
+// the tab becomes a node and links to a real `noodlenet start` process over WebSockets with noise, seen from both
+// sides (window.noodle.peers() and the Node peer's /api/peers). A screenshot goes to test-artifacts/.
+
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, chromium } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ApiPeer, eventually, PeerProcess } from '../../node/test/support/peer-process.js'
+
+const webRoot = fileURLToPath(new URL('..', import.meta.url))
+const artifacts = fileURLToPath(new URL('../../test-artifacts', import.meta.url))
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+
+let outDir: string
+let server: Server
+let pageUrl: string
+let browser: Browser | undefined
+const peers: PeerProcess[] = []
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), 'noodlenet-web-'))
+  await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  server = createServer(async (req, res) => {
+    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html'
+    try {
+      const body = await readFile(join(outDir, path))
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
+      res.end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  })
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await Promise.all(peers.map((peer) => peer.kill()))
+  await new Promise((resolve) => server?.close(resolve))
+  await rm(outDir, { recursive: true, force: true })
+})
+
+describe('the web app', () => {
+  it('/?join=1 makes the tab a node linked to a Node peer over WebSockets with noise', async () => {
+    const nodePeer = new PeerProcess(['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--api-port', '0', '--no-mdns'])
+    peers.push(nodePeer)
+    const ready = await nodePeer.ready
+    const context = await (browser as Browser).newContext()
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (err) => errors.push(err.message))
+    await page.goto(`${pageUrl}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
+
+    // (waitForFunction would take an async predicate's promise as truthy: poll with evaluate instead.)
+    await eventually(
+      async () =>
+        (await page.evaluate(async (id) => (await window.noodle?.peers())?.some((peer) => peer.peerId === id) === true, ready.peerId)) ===
+        true,
+      30_000,
+      'the tab to link to the Node peer',
+    )
+    const browserId = await page.evaluate(() => window.noodle?.peerId)
+    expect(browserId).toMatch(/^12D3KooW/)
+    const fromTab = await page.evaluate(async () => window.noodle?.peers())
+    expect(fromTab?.find((peer) => peer.peerId === ready.peerId)).toMatchObject({
+      transport: 'websocket',
+      encryption: '/noise',
+      direction: 'outbound',
+    })
+
+    await eventually(
+      async () => (await nodePeer.api<ApiPeer[]>('/api/peers')).some((peer) => peer.peerId === browserId),
+      10_000,
+      'the Node peer to list the tab',
+    )
+    const fromNode = (await nodePeer.api<ApiPeer[]>('/api/peers')).find((peer) => peer.peerId === browserId)
+    expect(fromNode).toMatchObject({ transport: 'websocket', encryption: '/noise', direction: 'inbound' })
+
+    await expect(page.locator('#state')).toBeDefined()
+    expect(await page.textContent('#state')).toBe('contributing')
+    expect(await page.textContent('#peer-id')).toBe(browserId)
+    await page.waitForFunction((id) => document.getElementById('peers')?.textContent?.includes(id) === true, ready.peerId, {
+      timeout: 10_000,
+    })
+    await mkdir(artifacts, { recursive: true })
+    await page.screenshot({ path: join(artifacts, 'web-app.png'), fullPage: true })
+    expect(errors).toEqual([])
+
+    // A reload keeps the identity (IndexedDB); a second tab of the same browser is another peer.
+    await page.reload()
+    await page.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
+    expect(await page.evaluate(() => window.noodle?.peerId)).toBe(browserId)
+    const second = await context.newPage()
+    await second.goto(`${pageUrl}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
+    await second.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
+    const secondId = await second.evaluate(() => window.noodle?.peerId)
+    expect(secondId).toMatch(/^12D3KooW/)
+    expect(secondId).not.toBe(browserId)
+    await eventually(
+      async () => (await nodePeer.api<ApiPeer[]>('/api/peers')).some((peer) => peer.peerId === secondId),
+      10_000,
+      'the second tab to link',
+    )
+  })
+})

@@ -1,10 +1,12 @@
-// The Node platform: TCP and WebSockets (listen and dial), mDNS on the LAN when enabled, the native hardware
+// The Node platform: TCP and WebSockets (listen and dial), WebRTC through the signalling servers in
+// config.network.signaling (packages/webrtc with @roamhq/wrtc), mDNS on the LAN when enabled, the native hardware
 // probe, and log lines to stderr (stdout is for the CLI's own output, like the ready line).
 
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { LogSink, Platform } from '@noodlenet/shared'
+import { signalingUrlToMultiaddr, signalledListenAddress, webRTCSignalled } from '@noodlenet/webrtc'
 import { FileAuditStore } from './audit-file.js'
 import { probeHardware, sampleLoad } from './probe.js'
 import { FileRevocationStore } from './revocation-file.js'
@@ -14,7 +16,12 @@ export const stderrSink: LogSink = { write: (line) => void process.stderr.write(
 export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
   return {
     name: 'node',
-    transports: () => [tcp(), webSockets()],
+    transports: (config) => [
+      tcp(),
+      webSockets(),
+      ...(config.network.signaling.length > 0 ? [webRTCSignalled({ signaling: config.network.signaling })] : []),
+    ],
+    extraListen: (config) => config.network.signaling.map((url) => signalledListenAddress(signalingUrlToMultiaddr(url)).toString()),
     peerDiscovery: (config) => (config.network.mdns ? [mdns({ interval: 10_000 })] : []),
     defaultListen: () => ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
     probeHardware: () => probeHardware(),

@@ -41,6 +41,7 @@ describe('defaults', () => {
       network: {
         listen: [],
         bootstrap: [],
+        signaling: [],
         mdns: true,
         targetDegree: LIMITS.targetDegree,
         maxConnections: LIMITS.maxConnections,

@@ -19,6 +19,8 @@ Options:
   --listen MULTIADDR       address to listen on (repeatable; default TCP and WebSockets
                            on all interfaces, random ports: /ip4/0.0.0.0/tcp/0, .../tcp/0/ws)
   --bootstrap MULTIADDR    peer to join through, ending in /p2p/PEERID (repeatable)
+  --signaling URL          signalling server to be reachable through over WebRTC, e.g.
+                           http://127.0.0.1:7430 (repeatable; peers in its room are dialled)
   --api-port N             admin HTTP API port on 127.0.0.1 (default 7420; 0 picks a free one)
   --api-host HOST          admin HTTP API host (default 127.0.0.1; the API acts as this peer)
   --key FILE               identity key; created (mode 0600) when missing, so a restarted
@@ -40,6 +42,7 @@ Exit codes: 0 after a graceful stop, 2 for invalid configuration or usage, 1 oth
 const OPTIONS = {
   listen: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
+  signaling: { type: 'string', multiple: true },
   'api-port': { type: 'string' },
   'api-host': { type: 'string' },
   key: { type: 'string' },
@@ -62,6 +65,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const flags: ConfigFlag[] = []
   if (values.listen !== undefined) flags.push({ flag: '--listen', path: 'network.listen', value: values.listen })
   if (values.bootstrap !== undefined) flags.push({ flag: '--bootstrap', path: 'network.bootstrap', value: values.bootstrap })
+  if (values.signaling !== undefined) flags.push({ flag: '--signaling', path: 'network.signaling', value: values.signaling })
   if (values['api-port'] !== undefined) flags.push({ flag: '--api-port', path: 'network.apiPort', value: numericFlag(values['api-port']) })
   if (values['api-host'] !== undefined) flags.push({ flag: '--api-host', path: 'network.apiHost', value: values['api-host'] })
   if (values['no-mdns'] === true) flags.push({ flag: '--no-mdns', path: 'network.mdns', value: false })

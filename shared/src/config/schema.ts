@@ -39,6 +39,15 @@ const multiaddrList = v.optional(
   [],
 )
 
+function isHttpUrl(input: string): boolean {
+  try {
+    const url = new URL(input)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
 function hasPeerId(input: string): boolean {
   return peerIdOfAddr(input) !== undefined
 }
@@ -65,6 +74,17 @@ export const NetworkConfigSchema = v.strictObject(
     listen: multiaddrList,
     /** Peers to dial at start and keep trying until connected. */
     bootstrap: bootstrapList,
+    /** Signalling servers (http(s) URLs) this peer is reachable through over WebRTC; see docs/SIGNALING.md. */
+    signaling: v.optional(
+      v.array(
+        v.pipe(
+          v.string('an http(s) URL such as http://127.0.0.1:7430'),
+          v.check(isHttpUrl, 'an http(s) URL such as http://127.0.0.1:7430'),
+        ),
+        'a list of URLs',
+      ),
+      [],
+    ),
     /** mDNS discovery on the LAN (Node peers only). */
     mdns: v.optional(v.boolean('true or false'), true),
     /** Connections the mesh maintainer aims to keep by dialling discovered peers. */

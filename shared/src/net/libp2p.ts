@@ -33,7 +33,9 @@ export async function assembleLibp2p(config: NoodleConfig, platform: Platform, p
   return createLibp2p({
     privateKey,
     start: false,
-    addresses: { listen: network.listen.length > 0 ? network.listen : platform.defaultListen() },
+    addresses: {
+      listen: [...(network.listen.length > 0 ? network.listen : platform.defaultListen()), ...(platform.extraListen?.(config) ?? [])],
+    },
     transports: platform.transports(config),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

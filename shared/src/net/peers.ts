@@ -21,7 +21,7 @@ export interface PeerSummary {
 
 export function transportOf(addr: Multiaddr): TransportName {
   const names = new Set(addr.getComponents().map((component) => component.name))
-  if (names.has('webrtc') || names.has('webrtc-direct')) return 'webrtc'
+  if (names.has('webrtc') || names.has('webrtc-direct') || names.has('p2p-webrtc-star')) return 'webrtc'
   if (names.has('ws') || names.has('wss')) return 'websocket'
   if (names.has('memory')) return 'memory'
   if (names.has('tcp')) return 'tcp'

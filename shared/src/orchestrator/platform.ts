@@ -23,6 +23,8 @@ export interface Platform {
   peerDiscovery?(config: NoodleConfig): PeerDiscoveryFactory[]
   /** Listen addresses used when config.network.listen is empty. */
   defaultListen(): string[]
+  /** Listen addresses always added (the WebRTC transport's signalling addresses for config.network.signaling). */
+  extraListen?(config: NoodleConfig): string[]
   /** Full hardware probe; may be slow (subprocesses, adapters). Run once at start. */
   probeHardware(): Promise<HardwareProfile>
   /** Cheap sample of what changes: free memory and load. Run at every presence publish. */

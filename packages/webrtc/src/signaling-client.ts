@@ -86,6 +86,8 @@ export class SignalingClient extends TypedEventEmitter<SignalingClientEvents> im
   private socket: ClientSocket | undefined
   private current: SignalingClientState = 'idle'
   private readonly present = new Set<string>()
+  /** Room announcements that arrived before the join's answer was handled (see onPeerEvent). */
+  private readonly early: Array<{ event: 'peer:joined' | 'peer:left'; peerId: string }> = []
   /** Failed attempts since the last successful registration: the exponent of the backoff. */
   private attempts = 0
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined
@@ -204,6 +206,7 @@ export class SignalingClient extends TypedEventEmitter<SignalingClientEvents> im
     clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
     this.present.clear()
+    this.early.length = 0
     this.socket?.disconnect()
     this.socket?.removeAllListeners()
     if (wasReady) this.dispatchEvent(new CustomEvent('disconnected', { detail: { url: this.url, reason: 'closed' } }))
@@ -227,6 +230,10 @@ export class SignalingClient extends TypedEventEmitter<SignalingClientEvents> im
       if (!joined.ok) return this.refused('join', joined)
       this.present.clear()
       for (const peerId of joined.peers) if (peerId !== this.peerId) this.present.add(peerId)
+      for (const { event, peerId } of this.early.splice(0)) {
+        if (event === 'peer:joined') this.present.add(peerId)
+        else this.present.delete(peerId)
+      }
       this.current = 'ready'
       this.attempts = 0
       this.logger?.debug({ url: this.url, peers: this.present.size }, 'signalling ready')
@@ -255,7 +262,13 @@ export class SignalingClient extends TypedEventEmitter<SignalingClientEvents> im
 
   private onPeerEvent(event: 'peer:joined' | 'peer:left', raw: unknown): void {
     const parsed = v.safeParse(SignalingPeerEventSchema, raw)
-    if (!parsed.success || this.current !== 'ready' || parsed.output.peerId === this.peerId) return
+    if (!parsed.success || parsed.output.peerId === this.peerId) return
+    if (this.current !== 'ready') {
+      // The join's answer and an announcement can arrive in one read: socket.io runs this handler before the
+      // awaited answer's continuation, so keep it and apply it on top of the answer's room list.
+      this.early.push({ event, peerId: parsed.output.peerId })
+      return
+    }
     if (event === 'peer:joined') this.present.add(parsed.output.peerId)
     else this.present.delete(parsed.output.peerId)
     this.dispatchEvent(new CustomEvent(event, { detail: { peerId: parsed.output.peerId } }))
@@ -286,6 +299,7 @@ export class SignalingClient extends TypedEventEmitter<SignalingClientEvents> im
     const wasReady = this.current === 'ready'
     this.generation++
     this.present.clear()
+    this.early.length = 0
     if (this.current === 'closed') return
     this.current = 'connecting'
     this.logger?.debug({ url: this.url, reason }, 'signalling disconnected')

@@ -37,10 +37,7 @@ afterEach(async () => {
 })
 
 describe('webRTCSignalled through a signalling server', () => {
-  // Quarantined: in the full suite (not alone) the later node sometimes never stores the earlier one from the
-  // room list of its join answer within 30 s: a race in how the transport's SignalingClient hands room members to
-  // the peer store. Open in issue 3; the test below still covers discovery through peer:joined.
-  it.skip('finds the peers in the room (peer:discovery) and connects to them by peer id', async () => {
+  it('finds the peers in the room (peer:discovery) and connects to them by peer id', async () => {
     const { url } = await server()
     const a = await nodeVia(url)
     const b = await nodeVia(url)

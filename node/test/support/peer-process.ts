@@ -1,9 +1,10 @@
 // Runs `noodlenet start` as a real child process for multi-process tests: waits for its ready line, exposes its
 // admin API, and stops it with SIGTERM or kills it with SIGKILL. Ports are picked by the OS (port 0).
 
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { CliProcess } from './cli-process.js'
 
 export const CLI = fileURLToPath(new URL('../../bin/noodlenet', import.meta.url))
 export const LOOPBACK = '/ip4/127.0.0.1/tcp/0'
@@ -15,30 +16,10 @@ export interface Ready {
   api: string
 }
 
-export class PeerProcess {
-  readonly child: ChildProcess
-  readonly stderr: string[] = []
-  private stdout = ''
-  readonly ready: Promise<Ready>
-  readonly exited: Promise<number | null>
-
+export class PeerProcess extends CliProcess<Ready> {
   /** `prefix` runs the peer under another command, e.g. `ip netns exec NS` (which execs, keeping the pid). */
   constructor(args: string[], env: Record<string, string> = {}, prefix: string[] = []) {
-    const argv = [...prefix, process.execPath, CLI, 'start', ...args]
-    this.child = spawn(argv[0], argv.slice(1), {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.stderr.push(chunk))
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null)
-    this.ready = new Promise<Ready>((resolve, reject) => {
-      this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        this.stdout += chunk
-        const line = this.stdout.split('\n').find((candidate) => candidate.startsWith('{"event":"ready"'))
-        if (line !== undefined) resolve(JSON.parse(line) as Ready)
-      })
-      void this.exited.then((code) => reject(new Error(`peer exited with ${code} before ready:\n${this.stderr.join('')}`)))
-    })
+    super('peer', [CLI, 'start', ...args], { env, prefix })
   }
 
   /** Resolves with the first stderr log record that `match` accepts. */
@@ -64,27 +45,10 @@ export class PeerProcess {
     })
   }
 
-  /** The peer's stdout so far (the ready line and nothing else, by contract). */
-  get output(): string {
-    return this.stdout
-  }
-
   async api<T = unknown>(path: string, init?: RequestInit): Promise<T> {
     const { api } = await this.ready
     const res = await fetch(`${api}${path}`, init)
     return (await res.json()) as T
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
-    this.child.kill('SIGTERM')
-    return this.exited
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    this.child.kill('SIGKILL')
-    await this.exited
   }
 }
 

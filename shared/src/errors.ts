@@ -30,6 +30,12 @@ export type NoodleErrorCode =
   | 'RATE_LIMITED'
   | 'AUDIT_CORRUPT'
   | 'AUDIT_WRITE_FAILED'
+  // Tasks (shared/src/scheduler, shared/src/exec).
+  | 'TASK_INPUT_INVALID'
+  | 'TASK_ABORTED'
+  | 'GPU_UNAVAILABLE'
+  | 'GPU_DEVICE_LOST'
+  | 'GPU_FAILED'
 
 export class NoodleError extends Error {
   override readonly name = 'NoodleError'

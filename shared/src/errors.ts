@@ -33,6 +33,10 @@ export type NoodleErrorCode =
   // Tasks (shared/src/scheduler, shared/src/exec).
   | 'TASK_INPUT_INVALID'
   | 'TASK_ABORTED'
+  | 'TASK_INVALID'
+  | 'TASK_UNPLACEABLE'
+  | 'TASK_DEADLINE_EXCEEDED'
+  | 'TASK_BUSY'
   | 'GPU_UNAVAILABLE'
   | 'GPU_DEVICE_LOST'
   | 'GPU_FAILED'

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs'
 import { playwright } from '@vitest/browser-playwright'
 import { configDefaults, defineConfig } from 'vitest/config'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './node/test/support/chromium.js'
 
-// Debian's chromium (`apt-get install -y chromium`), never Playwright's download (`playwright install` fails here).
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const chromiumPath = CHROMIUM_PATH
 if (!existsSync(chromiumPath)) {
   console.warn(
     `[vite.config] no Chromium at ${chromiumPath}: the browser projects (shared-browser, packages-browser) will fail to launch. ` +
@@ -15,18 +15,7 @@ if (!existsSync(chromiumPath)) {
   )
 }
 
-// Added to the flags Playwright passes itself (it already adds --headless, --no-sandbox and most of these; ours stay
-// explicit so a Playwright upgrade cannot drop them). The network ones stop Chromium from dialling Google services
-// on this closed network. Trap: Chromium honours only the LAST --disable-features=, and Playwright passes its own
-// list; a --disable-features added here must repeat Playwright's names (see docs/TESTING.md).
-const chromiumArgs = [
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-]
+const chromiumArgs = [...CHROMIUM_ARGS]
 
 /** Vitest browser mode in Debian's headless Chromium, for each browser project (a fresh object each time: Vitest
  *  names the instances in place). A screenshot of the (empty) test page explains nothing for these logic tests, so

@@ -66,7 +66,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   const paths: Path[] = []
   try {
     paths.push(await openPath('TCP (baseline)', () => tcp(), '/ip4/127.0.0.1/tcp/0'))
-    paths.push(await openPath('WebRTC', () => webRTCSignalled({ signaling: [hub.connect] }), listenWebRTC))
+    paths.push(await openPath('WebRTC', () => webRTCSignalled({ signaling: [hub.connect], candidates: 'loopback' }), listenWebRTC))
 
     const rounds = new Map(paths.map((p) => [p.name, new LatencySamples()]))
     const payload = crypto.getRandomValues(new Uint8Array(PAYLOAD_BYTES))

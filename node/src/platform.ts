@@ -6,7 +6,7 @@ import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { LogSink, Platform } from '@noodlenet/shared'
-import { signalingUrlToMultiaddr, signalledListenAddress, webRTCSignalled } from '@noodlenet/webrtc'
+import { webRTCListenAddressesFor, webRTCTransportsFor } from '@noodlenet/webrtc'
 import { FileAuditStore } from './audit-file.js'
 import { probeHardware, sampleLoad } from './probe.js'
 import { FileRevocationStore } from './revocation-file.js'
@@ -16,12 +16,8 @@ export const stderrSink: LogSink = { write: (line) => void process.stderr.write(
 export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
   return {
     name: 'node',
-    transports: (config) => [
-      tcp(),
-      webSockets(),
-      ...(config.network.signaling.length > 0 ? [webRTCSignalled({ signaling: config.network.signaling })] : []),
-    ],
-    extraListen: (config) => config.network.signaling.map((url) => signalledListenAddress(signalingUrlToMultiaddr(url)).toString()),
+    transports: (config) => [tcp(), webSockets(), ...webRTCTransportsFor(config.network)],
+    extraListen: (config) => webRTCListenAddressesFor(config.network),
     peerDiscovery: (config) => (config.network.mdns ? [mdns({ interval: 10_000 })] : []),
     defaultListen: () => ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'],
     probeHardware: () => probeHardware(),

@@ -17,8 +17,8 @@ describe('noodlenet start --signaling', () => {
   it('two peers that only share a signalling server link over WebRTC with noise', async () => {
     signaling = new SignalingProcess(['--port', '0'])
     const url = await signaling.url()
-    const a = startPeer(['--signaling', url])
-    const b = startPeer(['--signaling', url])
+    const a = startPeer(['--signaling', url, '--ice-candidates', 'loopback'])
+    const b = startPeer(['--signaling', url, '--ice-candidates', 'loopback'])
     peers.push(a, b)
     const [readyA, readyB] = await Promise.all([a.ready, b.ready])
     expect(readyA.addrs.some((addr) => addr.includes('/p2p-webrtc-star/'))).toBe(true)

@@ -38,6 +38,7 @@ export {
   SIGNALING_DOMAIN,
   SIGNALING_ERROR_CODES,
   SIGNALING_NONCE_BYTES,
+  SIGNALING_SERVICE,
   type SignalingChallenge,
   SignalingChallengeSchema,
   type SignalingClientEventName,

@@ -42,6 +42,8 @@ describe('defaults', () => {
         listen: [],
         bootstrap: [],
         signaling: [],
+        iceServers: [],
+        iceCandidates: 'all',
         mdns: true,
         targetDegree: LIMITS.targetDegree,
         maxConnections: LIMITS.maxConnections,
@@ -135,6 +137,19 @@ describe('precedence: defaults < file < environment < flags', () => {
     expect(config.monitoring.logLevel).toBe('DEBUG') // flags
   })
 
+  it('STUN and TURN servers take the RTCIceServer shape', () => {
+    const config = resolveConfig([
+      file(
+        '{"network": {"iceServers": [{"urls": "stun:stun.example.org:3478"}, {"urls": ["turn:t.example.org"], "username": "u", "credential": "c"}], "iceCandidates": "loopback"}}',
+      ),
+    ])
+    expect(config.network.iceServers).toEqual([
+      { urls: 'stun:stun.example.org:3478' },
+      { urls: ['turn:t.example.org'], username: 'u', credential: 'c' },
+    ])
+    expect(config.network.iceCandidates).toBe('loopback')
+  })
+
   it('arrays replace the earlier array instead of merging with it', () => {
     const config = resolveConfig([
       file('{"network": {"listen": ["/ip4/0.0.0.0/tcp/1", "/ip4/0.0.0.0/tcp/2"]}}'),
@@ -191,6 +206,22 @@ describe('invalid values: one CONFIG_INVALID naming field, value, what is allowe
       value: '"yes"',
       allowed: 'true or false',
       source: '--mdns',
+    },
+    {
+      what: 'an ICE server that is not a stun:/turn: URL',
+      layers: () => [file('{"network": {"iceServers": [{"urls": "http://stun.example.org"}]}}')],
+      field: 'network.iceServers.0.urls',
+      value: '"http://stun.example.org"',
+      allowed: 'a stun:, turn: or turns: URL such as stun:stun.example.org:3478',
+      source: 'file ./noodle.json',
+    },
+    {
+      what: 'an unknown candidate policy',
+      layers: () => [flags({ network: { iceCandidates: 'lan' } }, { 'network.iceCandidates': '--ice-candidates' })],
+      field: 'network.iceCandidates',
+      value: '"lan"',
+      allowed: '"all" or "loopback"',
+      source: '--ice-candidates',
     },
     {
       what: 'unknown key',

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { createLogger, LIMITS, type Logger } from '@noodlenet/shared'
+import { createLogger, LIMITS, type Logger, SIGNALING_SERVICE } from '@noodlenet/shared'
 import { Server } from 'socket.io'
 import { DEFAULT_SIGNALING_LIMITS, SignalingHub, type SignalingIo, type SignalingLimits } from './hub.js'
 import { serveStatic } from './static-files.js'
@@ -56,7 +56,13 @@ export async function createSignalingServer(options: SignalingServerOptions): Pr
       return void res.end('method not allowed\n')
     }
     if (pathname === '/health') {
-      const body = JSON.stringify({ status: 'ok', peers: hub.directory.peerCount, rooms: hub.directory.roomCount })
+      // `service` lets the web app it serves recognise a signalling server at its own origin.
+      const body = JSON.stringify({
+        status: 'ok',
+        service: SIGNALING_SERVICE,
+        peers: hub.directory.peerCount,
+        rooms: hub.directory.roomCount,
+      })
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       return void res.end(req.method === 'HEAD' ? undefined : body)
     }

@@ -69,7 +69,7 @@ describe('a running server', () => {
     expect(server.output).toBe(`${JSON.stringify({ event: 'ready', url })}\n`)
     const res = await fetch(`${url}/health`)
     expect(res.headers.get('content-type')).toBe('application/json')
-    expect(await res.json()).toEqual({ status: 'ok', peers: 0, rooms: 0 })
+    expect(await res.json()).toEqual({ status: 'ok', service: 'noodlenet-signaling', peers: 0, rooms: 0 })
     // Without a built web app, / says how to get one.
     const page = await fetch(`${url}/`)
     expect(page.status).toBe(200)

@@ -148,7 +148,7 @@ describe('SignalingClient', () => {
     expect(await restarted.url()).toBe(url)
     await Promise.all([aUp, bUp])
     await eventually(() => a.peers.has(b.peerId) && b.peers.has(a.peerId), 5_000, 'a and b to see each other again')
-    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok', peers: 2, rooms: 1 })
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok', service: 'noodlenet-signaling', peers: 2, rooms: 1 })
 
     const received = next(b, 'signal')
     a.sendSignal(b.peerId, 'after restart')

@@ -194,15 +194,15 @@ describe('rooms', () => {
   it('/health counts registered peers and rooms', async () => {
     const own = await createSignalingServer({ port: 0, staticDir: '/nonexistent' })
     try {
-      expect(await health(own.url)).toEqual({ status: 'ok', peers: 0, rooms: 0 })
+      expect(await health(own.url)).toEqual({ status: 'ok', service: 'noodlenet-signaling', peers: 0, rooms: 0 })
       const a = await registered(undefined, own.url)
       const b = await registered(undefined, own.url)
       await a.join('one')
       await b.join('two')
-      expect(await health(own.url)).toEqual({ status: 'ok', peers: 2, rooms: 2 })
+      expect(await health(own.url)).toEqual({ status: 'ok', service: 'noodlenet-signaling', peers: 2, rooms: 2 })
       b.close()
       await eventually(async () => (await health(own.url)).peers === 1, 5_000, 'b to be gone from /health')
-      expect(await health(own.url)).toEqual({ status: 'ok', peers: 1, rooms: 1 })
+      expect(await health(own.url)).toEqual({ status: 'ok', service: 'noodlenet-signaling', peers: 1, rooms: 1 })
     } finally {
       await own.close()
     }

@@ -1,9 +1,11 @@
 // The web app: "Contribute this browser" makes this tab a node of the mesh (createNode from the noodlenet
 // package), shows its peer id and its connected peers with transport and round-trip time, and lets the person cap
 // what it gives (share of cores, GPU on or off). `/?join=1` joins without a click; `bootstrap=MULTIADDR` (repeat it
-// for several) names the peers to join through. The node is `window.noodle` for the console and for automation.
+// for several) names peers to join through over WebSockets. Links to tabs and Node peers are WebRTC through the
+// signalling server that served the page (or `signaling=URL`, repeatable); `ice=loopback` keeps WebRTC on this
+// machine. The node is `window.noodle` for the console and for automation.
 
-import type { HardwareProfile, NoodleNode, PeerSummary } from '@noodlenet/shared'
+import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE } from '@noodlenet/shared'
 import { createNode, probeBrowserHardware } from 'noodlenet/browser'
 
 export interface NoodleHandle {
@@ -40,6 +42,20 @@ cores.addEventListener('input', () => {
   showCores()
 })
 gpu.addEventListener('change', () => localStorage.setItem('noodlenet.gpu', gpu.checked ? 'on' : 'off'))
+
+/** The signalling servers to link through: `signaling=` parameters, else this page's origin when a signalling
+ *  server served it (its /health says so), else none (WebSockets only). */
+async function signalingServers(): Promise<string[]> {
+  if (params.has('signaling')) return params.getAll('signaling').filter((url) => url !== '')
+  try {
+    const res = await fetch('/health', { cache: 'no-store' })
+    const body: unknown = res.ok ? await res.json() : undefined
+    if ((body as { service?: unknown } | undefined)?.service === SIGNALING_SERVICE) return [location.origin]
+  } catch {
+    // not a signalling server (a static host, the Vite dev server): WebSockets only
+  }
+  return []
+}
 
 /** What this tab offers the mesh: the probe's findings, capped by the person's choices. */
 async function contributedHardware(): Promise<HardwareProfile> {
@@ -89,7 +105,10 @@ async function join(): Promise<void> {
   const bootstrap = bootstrapInput.value.split(/\s+/).filter((addr) => addr !== '')
   localStorage.setItem('noodlenet.bootstrap', bootstrap.join(' '))
   try {
-    node = await createNode({ bootstrap, probe: contributedHardware })
+    const signaling = await signalingServers()
+    const iceCandidates = params.get('ice') === 'loopback' ? 'loopback' : 'all'
+    node = await createNode({ bootstrap, signaling, config: { network: { iceCandidates } }, probe: contributedHardware })
+    $('signaling').textContent = signaling.length === 0 ? 'none (WebSockets only)' : signaling.join(', ')
   } catch (err) {
     $('state').textContent = 'not joined'
     showError(`Could not join: ${(err as Error).message}`)
@@ -116,6 +135,7 @@ async function leave(): Promise<void> {
   window.noodle = undefined
   $('state').textContent = 'not joined'
   $('peer-id').textContent = '—'
+  $('signaling').textContent = '—'
   renderPeers([])
   joinButton.hidden = false
   joinButton.disabled = false

@@ -2,34 +2,30 @@
 // the tab becomes a node and links to a real `noodlenet start` process over WebSockets with noise, seen from both
 // sides (window.noodle.peers() and the Node peer's /api/peers). A screenshot goes to test-artifacts/.
 
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { type Browser, chromium } from 'playwright-core'
-import { build } from 'vite'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiPeer, eventually, PeerProcess } from '../../node/test/support/peer-process.js'
+import { ARTIFACTS, buildWebApp, launchChromium } from './support/browser.js'
 
-const webRoot = fileURLToPath(new URL('..', import.meta.url))
-const artifacts = fileURLToPath(new URL('../../test-artifacts', import.meta.url))
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
 
-let outDir: string
+let app: Awaited<ReturnType<typeof buildWebApp>>
 let server: Server
 let pageUrl: string
 let browser: Browser | undefined
 const peers: PeerProcess[] = []
 
 beforeAll(async () => {
-  outDir = await mkdtemp(join(tmpdir(), 'noodlenet-web-'))
-  await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  app = await buildWebApp()
+  // A plain static server, not the signalling server: this page links over WebSockets only.
   server = createServer(async (req, res) => {
     const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html'
     try {
-      const body = await readFile(join(outDir, path))
+      const body = await readFile(join(app.dir, path))
       res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
       res.end(body)
     } catch {
@@ -38,24 +34,14 @@ beforeAll(async () => {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  })
+  browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {
   await browser?.close()
   await Promise.all(peers.map((peer) => peer.kill()))
   await new Promise((resolve) => server?.close(resolve))
-  await rm(outDir, { recursive: true, force: true })
+  await app?.remove()
 })
 
 describe('the web app', () => {
@@ -100,8 +86,8 @@ describe('the web app', () => {
     await page.waitForFunction((id) => document.getElementById('peers')?.textContent?.includes(id) === true, ready.peerId, {
       timeout: 10_000,
     })
-    await mkdir(artifacts, { recursive: true })
-    await page.screenshot({ path: join(artifacts, 'web-app.png'), fullPage: true })
+    await mkdir(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: join(ARTIFACTS, 'web-app.png'), fullPage: true })
     expect(errors).toEqual([])
 
     // A reload keeps the identity (IndexedDB); a second tab of the same browser is another peer.

@@ -21,6 +21,9 @@ Options:
   --bootstrap MULTIADDR    peer to join through, ending in /p2p/PEERID (repeatable)
   --signaling URL          signalling server to be reachable through over WebRTC, e.g.
                            http://127.0.0.1:7430 (repeatable; peers in its room are dialled)
+  --ice-server URL         STUN or TURN server for WebRTC links, e.g. stun:stun.example.org:3478
+                           (repeatable; TURN credentials go in the config file)
+  --ice-candidates POLICY  all (default) or loopback: keep WebRTC traffic on this machine
   --api-port N             admin HTTP API port on 127.0.0.1 (default 7420; 0 picks a free one)
   --api-host HOST          admin HTTP API host (default 127.0.0.1; the API acts as this peer)
   --key FILE               identity key; created (mode 0600) when missing, so a restarted
@@ -43,6 +46,8 @@ const OPTIONS = {
   listen: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   signaling: { type: 'string', multiple: true },
+  'ice-server': { type: 'string', multiple: true },
+  'ice-candidates': { type: 'string' },
   'api-port': { type: 'string' },
   'api-host': { type: 'string' },
   key: { type: 'string' },
@@ -66,6 +71,12 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (values.listen !== undefined) flags.push({ flag: '--listen', path: 'network.listen', value: values.listen })
   if (values.bootstrap !== undefined) flags.push({ flag: '--bootstrap', path: 'network.bootstrap', value: values.bootstrap })
   if (values.signaling !== undefined) flags.push({ flag: '--signaling', path: 'network.signaling', value: values.signaling })
+  if (values['ice-server'] !== undefined) {
+    flags.push({ flag: '--ice-server', path: 'network.iceServers', value: values['ice-server'].map((urls) => ({ urls })) })
+  }
+  if (values['ice-candidates'] !== undefined) {
+    flags.push({ flag: '--ice-candidates', path: 'network.iceCandidates', value: values['ice-candidates'] })
+  }
   if (values['api-port'] !== undefined) flags.push({ flag: '--api-port', path: 'network.apiPort', value: numericFlag(values['api-port']) })
   if (values['api-host'] !== undefined) flags.push({ flag: '--api-host', path: 'network.apiHost', value: values['api-host'] })
   if (values['no-mdns'] === true) flags.push({ flag: '--no-mdns', path: 'network.mdns', value: false })

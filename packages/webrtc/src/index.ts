@@ -10,6 +10,8 @@ export {
   signalingUrlToMultiaddr,
   signalledListenAddress,
 } from './addresses.js'
+export { allowsCandidate, type CandidatePolicy, candidateAddress, filterSignal } from './candidates.js'
+export { webRTCListenAddressesFor, webRTCTransportsFor } from './from-config.js'
 export { MemorySignalHub, type MemorySignalHubInit, type RelayedSignal } from './memory-signal-hub.js'
 export type { CreateRtcPeer, RtcPeer, RtcPeerOptions, WebRTCImplementation } from './rtc-peer.js'
 export type {

@@ -76,6 +76,7 @@ export class WebRTCSignalledListener extends TypedEventEmitter<ListenerEvents> i
       createPeer: this.transport.createPeer,
       peerOptions: { initiator: false, config: this.transport.rtcConfiguration, wrtc: this.transport.init.wrtc },
       signal,
+      candidates: this.transport.candidatePolicy,
       log: this.transport.log,
     })
     negotiation.onSignal(offer)

@@ -3,6 +3,7 @@
 // while the peer is still being created are kept and applied in order.
 
 import type { Logger } from '@libp2p/interface'
+import { type CandidatePolicy, filterSignal } from './candidates.js'
 import { type CreateRtcPeer, EarlyMessages, type RtcPeer, type RtcPeerOptions } from './rtc-peer.js'
 import type { ByeReason, PeerSignal } from './signal-messages.js'
 import type { Session, SessionHandlers } from './signal-router.js'
@@ -23,6 +24,8 @@ export interface NegotiationInit {
   peerOptions: RtcPeerOptions
   /** Aborting it ends the attempt (the dial's signal, or the inbound upgrade timeout). */
   signal: AbortSignal
+  /** Which ICE candidates to offer and accept (candidates.ts). */
+  candidates: CandidatePolicy
   log: Logger
 }
 
@@ -85,7 +88,9 @@ export class Negotiation implements SessionHandlers {
     for (const signal of this.pendingSignals.splice(0)) this.applySignal(signal)
   }
 
-  private applySignal(signal: PeerSignal): void {
+  private applySignal(remote: PeerSignal): void {
+    const signal = filterSignal(this.init.candidates, remote)
+    if (signal === undefined) return
     try {
       this.peer?.signal(signal)
     } catch (err) {
@@ -93,8 +98,9 @@ export class Negotiation implements SessionHandlers {
     }
   }
 
-  private readonly onLocalSignal = (signal: PeerSignal): void => {
-    if (this.settled) return
+  private readonly onLocalSignal = (local: PeerSignal): void => {
+    const signal = filterSignal(this.init.candidates, local)
+    if (this.settled || signal === undefined) return
     this.init.session.send(signal).catch((err: Error) => {
       this.fail(new NegotiationError(`could not signal ${this.init.session.remote}: ${err.message}`, 'FAILED', { cause: err }))
     })

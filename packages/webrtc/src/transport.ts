@@ -25,6 +25,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { LIMITS } from '@noodlenet/shared'
 import { createRtcPeer as platformCreateRtcPeer, scheduleFlush as platformScheduleFlush } from '#rtc-peer-factory'
 import { parseSignalledAddress, SIGNALLED_PROTOCOL } from './addresses.js'
+import type { CandidatePolicy } from './candidates.js'
 import { DataChannelConnection } from './data-channel-connection.js'
 import { WebRTCSignalledListener } from './listener.js'
 import { type ConnectedPeer, Negotiation } from './negotiation.js'
@@ -45,6 +46,9 @@ export interface WebRTCSignalledInit {
   /** STUN/TURN servers. Default: none, which connects hosts that can reach each other directly (the same host or
    *  LAN); add STUN for NAT traversal and TURN for networks that block UDP. */
   iceServers?: RTCIceServer[]
+  /** Which ICE candidates to offer and accept: 'all' (default), or 'loopback' to keep every WebRTC packet on this
+   *  machine (tests, local meshes; candidates.ts). */
+  candidates?: CandidatePolicy
   /** Further RTCPeerConnection settings (iceServers above wins). */
   rtcConfiguration?: RTCConfiguration
   /** A WebRTC implementation for Node instead of @roamhq/wrtc; ignored in browsers. */
@@ -83,6 +87,7 @@ export class WebRTCSignalledTransport implements Transport, Startable {
   readonly log: Logger
   readonly createPeer: CreateRtcPeer
   readonly rtcConfiguration: RTCConfiguration
+  readonly candidatePolicy: CandidatePolicy
   private readonly routers = new Map<string, SignalRouter>()
   private readonly discoveryListeners = new Map<SignalChannel, (event: SignalChannelEvents['peer:joined']) => void>()
   /** Inbound negotiations in progress, per remote peer id (LIMITS.webrtcMaxPendingInbound*). */
@@ -96,6 +101,7 @@ export class WebRTCSignalledTransport implements Transport, Startable {
     this.init = init
     this.log = components.logger.forComponent('noodlenet:webrtc')
     this.createPeer = init.createRtcPeer ?? platformCreateRtcPeer
+    this.candidatePolicy = init.candidates ?? 'all'
     this.rtcConfiguration = { ...init.rtcConfiguration, iceServers: init.iceServers ?? init.rtcConfiguration?.iceServers ?? [] }
   }
 
@@ -172,6 +178,7 @@ export class WebRTCSignalledTransport implements Transport, Startable {
       createPeer: this.createPeer,
       peerOptions: { initiator: true, config: this.rtcConfiguration, wrtc: this.init.wrtc },
       signal: options.signal,
+      candidates: this.candidatePolicy,
       log: this.log,
     })
     router.attach(session, negotiation)

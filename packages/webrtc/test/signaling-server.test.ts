@@ -19,7 +19,7 @@ async function server(args: string[] = ['--port', '0']): Promise<{ process: Sign
 
 async function nodeVia(url: string): Promise<Libp2p> {
   const listen = signalledListenAddress(signalingUrlToMultiaddr(url)).toString()
-  const node = await startNode(webRTCSignalled({ signaling: [url] }), [listen])
+  const node = await startNode(webRTCSignalled({ signaling: [url], candidates: 'loopback' }), [listen])
   running.push(node)
   return node
 }

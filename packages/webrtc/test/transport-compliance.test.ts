@@ -33,6 +33,7 @@ transportComplianceSuite({
 const hub = new MemorySignalHub()
 transportComplianceSuite({
   name: 'WebRTC (signalled, @roamhq/wrtc)',
-  start: () => startNode(webRTCSignalled({ signaling: [hub.connect] }), [signalledListenAddress(hub.address).toString()]),
+  start: () =>
+    startNode(webRTCSignalled({ signaling: [hub.connect], candidates: 'loopback' }), [signalledListenAddress(hub.address).toString()]),
   dialAddress: (node) => node.getMultiaddrs()[0],
 })

@@ -11,7 +11,7 @@ const running: Libp2p[] = []
 
 async function webrtcNode(hub: MemorySignalHub, init: Partial<WebRTCSignalledInit> = {}, listen = true): Promise<Libp2p> {
   const listenAddrs = listen ? [signalledListenAddress(hub.address).toString()] : []
-  const node = await startNode(webRTCSignalled({ signaling: [hub.connect], ...init }), listenAddrs)
+  const node = await startNode(webRTCSignalled({ signaling: [hub.connect], candidates: 'loopback', ...init }), listenAddrs)
   running.push(node)
   return node
 }

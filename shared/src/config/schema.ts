@@ -48,6 +48,21 @@ function isHttpUrl(input: string): boolean {
   }
 }
 
+const iceUrl = v.pipe(
+  v.string('a stun:, turn: or turns: URL such as stun:stun.example.org:3478'),
+  v.regex(/^(stun|stuns|turn|turns):[^\s]+$/, 'a stun:, turn: or turns: URL such as stun:stun.example.org:3478'),
+)
+
+/** One RTCIceServer, as the browser API takes it. */
+const IceServerSchema = v.strictObject(
+  {
+    urls: v.union([iceUrl, v.pipe(v.array(iceUrl), v.minLength(1, 'at least one URL'))], 'a stun:/turn: URL or a list of them'),
+    username: v.optional(v.string('a string')),
+    credential: v.optional(v.string('a string')),
+  },
+  'an object {"urls": "turn:host:port", "username": "...", "credential": "..."}',
+)
+
 function hasPeerId(input: string): boolean {
   return peerIdOfAddr(input) !== undefined
 }
@@ -85,6 +100,12 @@ export const NetworkConfigSchema = v.strictObject(
       ),
       [],
     ),
+    /** STUN and TURN servers for WebRTC links (NAT traversal; TURN relays where UDP is blocked). None by default,
+     *  which connects peers that can reach each other directly (same host or LAN). */
+    iceServers: v.optional(v.array(IceServerSchema, 'a list of {"urls": "stun:host:port"} objects'), []),
+    /** Which ICE candidates WebRTC links offer and accept: "all", or "loopback" to keep every WebRTC packet on this
+     *  machine (local meshes and tests). */
+    iceCandidates: v.optional(v.picklist(['all', 'loopback'], '"all" or "loopback"'), 'all'),
     /** mDNS discovery on the LAN (Node peers only). */
     mdns: v.optional(v.boolean('true or false'), true),
     /** Connections the mesh maintainer aims to keep by dialling discovered peers. */

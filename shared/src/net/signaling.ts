@@ -9,6 +9,8 @@ import { LIMITS } from '../limits.js'
 
 /** Domain separation: a signature made for signalling can never be mistaken for any other signature of the key. */
 export const SIGNALING_DOMAIN = 'noodlenet/signaling/v1'
+/** What a signalling server's `GET /health` says it is (`service`): how the web app it serves recognises it. */
+export const SIGNALING_SERVICE = 'noodlenet-signaling'
 /** The room a peer joins when it names none. */
 export const DEFAULT_SIGNALING_ROOM = 'default'
 /** Random bytes in a challenge nonce (43 characters of base64url). */

@@ -9,8 +9,9 @@ import { CliProcess } from '../../../node/test/support/cli-process.js'
 export const SIGNALING_CLI = fileURLToPath(new URL('../../bin/noodlenet-signaling', import.meta.url))
 
 export class SignalingProcess extends CliProcess<{ event: 'ready'; url: string }> {
-  constructor(args: string[] = ['--port', '0']) {
-    super('signalling server', [SIGNALING_CLI, ...args])
+  /** `prefix` runs it under another command, e.g. `ip netns exec NS`. */
+  constructor(args: string[] = ['--port', '0'], prefix: string[] = []) {
+    super('signalling server', [SIGNALING_CLI, ...args], { prefix })
   }
 
   async url(): Promise<string> {

@@ -1,7 +1,7 @@
 // noodlenet in the browser: `createNode()` makes this tab a peer of the mesh. Its identity lives in IndexedDB (the
 // same peer after a reload), its audit log and revocations too, and its profile says what the browser has
-// (cores, memory, the WebGPU adapter). Links: WebSockets to Node peers, WebRTC through the transport in
-// packages/webrtc when given (issue: browser nodes).
+// (cores, memory, the WebGPU adapter). Links: WebSockets to Node peers, and WebRTC to tabs and Node peers through
+// signalling servers (packages/webrtc): the tab joins each server's room and links to the peers it meets there.
 
 import { type NoodleConfigInput, NoodleNode, resolveConfig } from '@noodlenet/shared'
 import { NoodleDatabase } from './idb-database.js'
@@ -11,6 +11,11 @@ import { type BrowserPlatformOptions, browserPlatform, isLocalPage } from './pla
 export interface CreateNodeOptions extends Omit<BrowserPlatformOptions, 'allowPrivateAddresses'> {
   /** Peers to join through (multiaddrs ending in /p2p/<peer id>, e.g. a Node peer's /ws address). */
   bootstrap?: string[]
+  /** Signalling servers (http(s) URLs, e.g. the origin that served the web app) to be reachable through over
+   *  WebRTC; their rooms' peers are discovered and linked to. */
+  signaling?: string[]
+  /** STUN/TURN servers for WebRTC (network.iceServers in docs/CONFIG.md). */
+  iceServers?: RTCIceServer[]
   /** Any other settings, as in a config file (docs/CONFIG.md). */
   config?: NoodleConfigInput
   /** Dial loopback and private addresses; on by default when the page is served from localhost. */
@@ -26,6 +31,11 @@ export async function createNode(options: CreateNodeOptions = {}): Promise<Noodl
     { source: 'browser defaults', values: { network: { mdns: false } } },
     { source: 'createNode({ config })', values: (options.config ?? {}) as Record<string, unknown> },
     { source: 'createNode({ bootstrap })', values: options.bootstrap === undefined ? {} : { network: { bootstrap: options.bootstrap } } },
+    { source: 'createNode({ signaling })', values: options.signaling === undefined ? {} : { network: { signaling: options.signaling } } },
+    {
+      source: 'createNode({ iceServers })',
+      values: options.iceServers === undefined ? {} : { network: { iceServers: options.iceServers as unknown[] } },
+    },
   ])
   const database = new NoodleDatabase(options.database)
   const privateKey = await loadOrCreateIdentity(database, await claimIdentitySlot(database.name))

@@ -1,10 +1,11 @@
-// The browser Platform: WebSockets (dial only: a tab cannot listen), IndexedDB for the audit log and revocations,
-// the browser hardware probe, and log lines to the console. The WebRTC transport (packages/webrtc) joins the
-// transports when it is given.
+// The browser Platform: WebSockets (dial only: a tab cannot listen), WebRTC through the signalling servers in
+// config.network.signaling (packages/webrtc over the browser's RTCPeerConnection; the tab listens there),
+// IndexedDB for the audit log and revocations, the browser hardware probe, and log lines to the console.
 
 import type { ConnectionGater } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { HardwareProfile, LogSink, Platform, TransportFactory } from '@noodlenet/shared'
+import { webRTCListenAddressesFor, webRTCTransportsFor } from '@noodlenet/webrtc'
 import { IndexedDbAuditStore } from './idb-audit-store.js'
 import { NoodleDatabase } from './idb-database.js'
 import { IndexedDbRevocationStore } from './idb-revocation-store.js'
@@ -30,8 +31,9 @@ export function browserPlatform(options: BrowserPlatformOptions = {}): Platform 
   const database = options.database
   return {
     name: 'browser',
-    transports: () => [webSockets(), ...(options.transports ?? [])],
+    transports: (config) => [webSockets(), ...webRTCTransportsFor(config.network), ...(options.transports ?? [])],
     defaultListen: () => [],
+    extraListen: (config) => webRTCListenAddressesFor(config.network),
     probeHardware: options.probe ?? (() => probeBrowserHardware()),
     logSink: options.logSink,
     connectionGater: options.allowPrivateAddresses === true ? ALLOW_ALL_DIALS : undefined,

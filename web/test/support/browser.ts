@@ -1,0 +1,106 @@
+// What the web app's Chromium tests share: a production build of the app in a temporary folder, Debian's headless
+// Chromium with the flags of ../shared/MACHINE.md, and polling a page for state that has no event to await.
+
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../../node/test/support/chromium.js'
+import type { NetworkNamespace } from '../../../node/test/support/netns.js'
+import { eventually } from '../../../node/test/support/peer-process.js'
+
+const webRoot = fileURLToPath(new URL('../..', import.meta.url))
+export const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts', import.meta.url))
+
+/** Builds the web app as `vite build` does; `remove()` deletes the output. */
+export async function buildWebApp(): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'noodlenet-web-'))
+  await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dir, emptyOutDir: true } })
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** Flags that let tabs offer loopback ICE candidates: without camera/microphone permission Chromium offers only
+ *  the default-route address (or an mDNS name); with these and a getUserMedia call (`allowLoopbackWebRtc`) it offers
+ *  127.0.0.1 too, so WebRTC between tabs stays on this machine. */
+export const LOOPBACK_WEBRTC_ARGS = [
+  '--allow-loopback-in-peer-connection',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+]
+
+/** Headless Chromium; inside `namespace` when given (through a wrapper script: Playwright talks to it over a pipe,
+ *  which `ip netns exec` keeps). */
+export async function launchChromium(extraArgs: string[] = [], namespace?: NetworkNamespace): Promise<Browser> {
+  let executablePath = CHROMIUM_PATH
+  let wrapperDir: string | undefined
+  if (namespace !== undefined) {
+    wrapperDir = await mkdtemp(join(tmpdir(), 'noodlenet-chromium-'))
+    executablePath = join(wrapperDir, 'chromium')
+    await writeFile(executablePath, `#!/bin/sh\nexec ${namespace.prefix.join(' ')} ${CHROMIUM_PATH} "$@"\n`)
+    await chmod(executablePath, 0o755)
+  }
+  const browser = await chromium.launch({
+    executablePath,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+  })
+  if (wrapperDir !== undefined) browser.on('disconnected', () => void rm(wrapperDir, { recursive: true, force: true }))
+  return browser
+}
+
+/** Grants the page a (fake) microphone: with LOOPBACK_WEBRTC_ARGS, its peer connections then gather loopback
+ *  candidates. */
+export async function allowLoopbackWebRtc(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true })
+    for (const track of stream.getTracks()) track.stop()
+  })
+}
+
+/** Keeps every RTCPeerConnection the page makes in `window.__peerConnections`, for `selectedIceAddresses`. */
+export async function recordPeerConnections(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection
+    const made: RTCPeerConnection[] = []
+    ;(window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections = made
+    window.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config)
+        made.push(this)
+      }
+    }
+  })
+}
+
+/** The local and remote addresses of the ICE candidate pair each connected RTCPeerConnection of the page uses. */
+export function selectedIceAddresses(page: Page): Promise<Array<{ local: string; remote: string }>> {
+  return page.evaluate(async () => {
+    const made = (window as unknown as { __peerConnections: RTCPeerConnection[] }).__peerConnections
+    const pairs: Array<{ local: string; remote: string }> = []
+    for (const pc of made) {
+      if (pc.connectionState !== 'connected') continue
+      const stats = await pc.getStats()
+      stats.forEach((report) => {
+        if (report.type !== 'transport' || report.selectedCandidatePairId === undefined) return
+        const pair = stats.get(report.selectedCandidatePairId)
+        const local = stats.get(pair.localCandidateId)
+        const remote = stats.get(pair.remoteCandidateId)
+        pairs.push({ local: String(local.address), remote: String(remote.address) })
+      })
+    }
+    return pairs
+  })
+}
+
+/** Polls `predicate` in the page until it returns true. (waitForFunction would take an async predicate's promise
+ *  as truthy, so this evaluates instead.) */
+export async function eventuallyInPage(
+  page: Page,
+  predicate: (arg: string) => Promise<boolean> | boolean,
+  arg: string,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  await eventually(async () => (await page.evaluate(predicate, arg)) === true, timeoutMs, what)
+}

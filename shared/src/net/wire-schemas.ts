@@ -80,7 +80,19 @@ export const NodeProfileSchema = v.object({
   version: text(64),
   platform: v.picklist(['node', 'browser']),
   hardware: HardwareProfileSchema,
-  load: v.object({ connections: count, tasksRunning: count, queueLength: count }),
+  load: v.object({
+    connections: count,
+    tasksRunning: count,
+    queueLength: count,
+    /** Tasks its executors hold waiting before they answer "busy, retry after"; the scheduler skips a peer whose
+     *  queue is full. Absent from peers without executors. */
+    queueLimit: v.optional(count),
+  }),
+  /** Kernels it runs (`KernelInfo.name`; `custom:*` when it accepts custom kernels). Absent from peers that predate
+   *  the scheduler, which then assumes any kernel: the peer answers with an error if it has none. */
+  kernels: v.optional(v.pipe(v.array(text(80)), v.maxLength(128))),
+  /** What it charges, in cost units per second of compute (the unit of a task's maxCost); absent means free. */
+  price: v.optional(amount),
   /** Sequence number: a receiver keeps the highest it has seen, so reordered gossip cannot roll a profile back. */
   seq: count,
   /** Sender's clock when published (ms since the epoch); informational, never used for ordering. */

@@ -75,6 +75,7 @@ export { TOPICS } from './net/topics.js'
 export * from './net/wire-schemas.js'
 export { NoodleNode, type NoodleNodeEvents, type NoodleNodeInit } from './orchestrator/noodle-node.js'
 export type { PeerDiscoveryFactory, Platform, TransportFactory } from './orchestrator/platform.js'
+export * from './scheduler/index.js'
 export {
   AUDIT_GENESIS,
   AuditChainVerifier,

@@ -101,4 +101,24 @@ export const LIMITS = {
   /** Revocations kept. Anyone can sign a revocation with a fresh key, so the list needs a bound; when it is full,
    *  only revocations from trusted roots are still taken (a root can always revoke). ~200 bytes each. */
   revocationsMax: 100_000,
+  // The scheduler (shared/src/scheduler; docs/SCHEDULER.md).
+  /** Largest task input, as CBOR (bytes): one wire frame (frameMaxBytes) holds it with room for the envelope. A
+   *  larger input is refused with TASK_INVALID before it is queued; split it into several tasks. */
+  taskInputMaxBytes: 16 * 1024 * 1024,
+  /** Deepest nesting of arrays and objects in a task input. The check walks the input recursively, so this bounds
+   *  its stack, and an input that refers to itself is refused instead of looping. */
+  taskInputMaxDepth: 64,
+  /** Tasks a scheduler's queue holds while they wait for a peer (submitted, or handed back by a busy peer); a
+   *  submission beyond it fails with TASK_BUSY. An entry costs ~200 B besides the input the app already holds. */
+  schedulerQueueLimit: 10_000,
+  /** How soon a task that found no peer for a passing reason (the peers that qualify are down, busy or full) is
+   *  tried again (ms). A task is never dropped for such a reason; only its deadline ends the wait. */
+  schedulerRetryMs: 1_000,
+  /** Longest a peer's "busy, retry after N ms" keeps a task off that peer (ms). N is the peer's hint; capping it
+   *  means a task pinned to that peer is tried again within a minute, whatever the peer said. */
+  schedulerBusyExcludeMaxMs: 60_000,
+  /** Entries the cost model keeps: (peer, kernel) timings, and link measurements per peer, each map at most this
+   *  many, ~150 B an entry, so ≤ ~30 MiB together. The oldest entry goes first; a forgotten pair falls back to the
+   *  kernel's mesh-wide average. */
+  costModelEntries: 100_000,
 } as const

@@ -1,6 +1,7 @@
 // `pnpm start`: a local mesh in one command. Builds the web app, starts the signalling server serving it, starts N
-// headless peers (default 2) on loopback (TCP and WebSockets), the later ones bootstrapping from the first, waits
-// until they have found each other, and prints how to reach them and the URL that makes a browser tab join.
+// headless peers (default 2) on loopback (TCP, WebSockets, and WebRTC through the signalling server), the later ones
+// bootstrapping from the first, waits until they have found each other, and prints how to reach them and the URL
+// that makes a browser tab join (over WebRTC, through the same server).
 // Ctrl-C stops them all gracefully.
 
 import { spawn, spawnSync } from 'node:child_process'
@@ -12,18 +13,25 @@ const HELP = `Usage: pnpm start [-- --peers N] [-- --host IP]
 
 Builds the web app, starts the signalling server that serves it, and a local NoodleNet
 mesh of N headless peers (default 2) that find each other; prints each peer's id,
-address and admin API, and the URL that makes a browser tab join. Ctrl-C stops them.
+address and admin API, and the URL that makes a browser tab join: the tab links to the
+peers (and to other tabs) over WebRTC, signalled through that server. Ctrl-C stops them.
 
 Options:
-  --peers N    number of peers (1-32, default 2)
-  --host IP    address the peers listen on (default 127.0.0.1; 0.0.0.0 lets other
-               machines join)
-  -h, --help   show this help`
+  --peers N               number of peers (1-32, default 2)
+  --host IP               address the peers and the signalling server listen on (default
+                          127.0.0.1; 0.0.0.0 lets other machines join)
+  --ice-candidates POLICY all (default) or loopback: WebRTC only over loopback addresses
+                          (the page URL then asks tabs for the same; Chromium offers
+                          loopback candidates only when started with
+                          --allow-loopback-in-peer-connection and the page has media
+                          permission, so this is for tests: see docs/TESTING.md)
+  -h, --help              show this help`
 
 const { values } = parseArgs({
   options: {
     peers: { type: 'string', default: '2' },
     host: { type: 'string', default: '127.0.0.1' },
+    'ice-candidates': { type: 'string', default: 'all' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -34,6 +42,12 @@ if (values.help) {
 const count = Number(values.peers)
 if (!Number.isInteger(count) || count < 1 || count > 32) {
   console.error(`--peers must be an integer from 1 to 32, got "${values.peers}"`)
+  process.exit(2)
+}
+
+const iceCandidates = values['ice-candidates']
+if (iceCandidates !== 'all' && iceCandidates !== 'loopback') {
+  console.error(`--ice-candidates must be all or loopback, got "${iceCandidates}"`)
   process.exit(2)
 }
 
@@ -58,7 +72,7 @@ function startProcess(command, args, env = {}) {
   })
 }
 
-function startPeer(extra) {
+function startPeer(signalingUrl, extra) {
   return startProcess(
     cli,
     [
@@ -70,6 +84,10 @@ function startPeer(extra) {
       '--api-port',
       '0',
       '--no-mdns',
+      '--signaling',
+      signalingUrl,
+      '--ice-candidates',
+      iceCandidates,
       ...extra,
     ],
     { NOODLE_NET_LOG_LEVEL: process.env.NOODLE_NET_LOG_LEVEL ?? 'WARNING' },
@@ -99,8 +117,8 @@ try {
   if (built.status !== 0) throw new Error('the web app did not build (see above)')
   const signaling = await startProcess(signalingCli, ['--port', '0', '--host', values.host, '--log-level', 'WARNING'])
   console.log(`Starting a local mesh of ${count} peer${count === 1 ? '' : 's'}...`)
-  const first = await startPeer([])
-  const rest = await Promise.all(Array.from({ length: count - 1 }, () => startPeer(['--bootstrap', first.addrs[0]])))
+  const first = await startPeer(signaling.url, [])
+  const rest = await Promise.all(Array.from({ length: count - 1 }, () => startPeer(signaling.url, ['--bootstrap', first.addrs[0]])))
   const all = [first, ...rest]
   const deadline = Date.now() + 30_000
   while (true) {
@@ -115,8 +133,7 @@ try {
     console.log(`        address  ${peer.addrs[0]}`)
     console.log(`        admin    ${peer.api}/health   ${peer.api}/api/peers`)
   })
-  const wsAddr = first.addrs.find((addr) => addr.includes('/ws/')) ?? first.addrs[0]
-  console.log(`\nOpen in a browser to contribute it:  ${signaling.url}/?join=1&bootstrap=${encodeURIComponent(wsAddr)}`)
+  console.log(`\nOpen in a browser to contribute it:  ${signaling.url}/?join=1${iceCandidates === 'loopback' ? '&ice=loopback' : ''}`)
   console.log(`Join another peer:  ./node/bin/noodlenet start --bootstrap ${first.addrs[0]} --api-port 0`)
   console.log('Ctrl-C stops the mesh.')
 } catch (err) {

@@ -7,6 +7,11 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
+export interface NamespaceOptions {
+  /** Multicast on loopback (mDNS). */
+  multicast?: boolean
+}
+
 export class NetworkNamespace {
   readonly name: string
 
@@ -15,7 +20,7 @@ export class NetworkNamespace {
   }
 
   /** Makes one, or returns why it cannot be made here (not Linux, not root, no `ip`): the caller skips and says so. */
-  static create(label: string, options: { multicast?: boolean } = {}): NetworkNamespace | string {
+  static create(label: string, options: NamespaceOptions = {}): NetworkNamespace | string {
     if (process.platform !== 'linux') return 'network namespaces are Linux-only'
     if (process.getuid?.() !== 0) return 'creating a network namespace needs root'
     const name = `noodlenet-${label}-${process.pid}`
@@ -27,6 +32,7 @@ export class NetworkNamespace {
         namespace.exec('ip', 'link', 'set', 'lo', 'multicast', 'on')
         namespace.exec('ip', 'route', 'add', '224.0.0.0/4', 'dev', 'lo')
       }
+
       return namespace
     } catch (err) {
       namespace.remove()

@@ -5,13 +5,14 @@ import '../node/src/shims.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { bundleBenchmark } from './bundle.js'
 import { placementBenchmark } from './placement.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
 import { tokensBenchmark } from './tokens.js'
 import { webrtcBenchmark } from './webrtc.js'
 
-const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark, webrtcBenchmark, placementBenchmark]
+const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark, webrtcBenchmark, placementBenchmark, bundleBenchmark]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 const HELP = `Usage: pnpm bench [--quick] [name...]

@@ -1,0 +1,30 @@
+// The browser bundle of `noodlenet/browser` (packages/noodlenet/scripts/bundle-size.ts): minified and gzip bytes
+// against the 300 KB gzip budget CI holds it to, and the packages that weigh most. Not a timing: the same figure on
+// every machine for the same lockfile.
+
+import { BUNDLE_BUDGET_GZIP_BYTES, measureBrowserBundle } from '../packages/noodlenet/scripts/bundle-size.js'
+import type { Benchmark, BenchReport } from './support/benchmark.js'
+import { formatTable } from './support/table.js'
+
+const kb = (bytes: number): number => Math.round(bytes / 102.4) / 10
+
+export const bundleBenchmark: Benchmark = {
+  name: 'bundle',
+  summary: 'browser bundle size of noodlenet/browser (gzip) against its 300 KB budget',
+  async run(): Promise<BenchReport> {
+    const size = await measureBrowserBundle()
+    const table = [
+      'noodlenet/browser bundle (Vite, es2022, minified; gzip level 9)',
+      formatTable([
+        ['what', 'KB'],
+        ['minified', kb(size.bytes)],
+        ['gzip', kb(size.gzipBytes)],
+        ['gzip budget', kb(BUNDLE_BUDGET_GZIP_BYTES)],
+      ]),
+      '',
+      'largest packages (rendered, before minification)',
+      formatTable([['package', 'KB'], ...size.largest.map(({ module, bytes }) => [module, kb(bytes)])]),
+    ].join('\n')
+    return { table, json: { ...size, budgetGzipBytes: BUNDLE_BUDGET_GZIP_BYTES, withinBudget: size.gzipBytes <= BUNDLE_BUDGET_GZIP_BYTES } }
+  },
+}

@@ -3,6 +3,7 @@
 export { CONFIG_ENV, type ConfigLayer, envLayer, parseConfigJson, resolveConfig, setPath } from './config/resolve.js'
 export { ConfigSchema, type NoodleConfig, type NoodleConfigInput, PolicyRuleSchema } from './config/schema.js'
 export { isNoodleError, NoodleError, type NoodleErrorCode } from './errors.js'
+export * from './exec/kernels/index.js'
 export { LIMITS } from './limits.js'
 export {
   componentLogger,

@@ -121,4 +121,31 @@ export const LIMITS = {
    *  many, ~150 B an entry, so ≤ ~30 MiB together. The oldest entry goes first; a forgotten pair falls back to the
    *  kernel's mesh-wide average. */
   costModelEntries: 100_000,
+  // Built-in kernels (shared/src/exec/kernels, packages/webgpu; docs/KERNELS.md). Inputs must also fit in one frame.
+  /** Longest a `delay` task waits (ms): it exists to exercise deadlines, cancellation and placement, not to hold a
+   *  worker. */
+  kernelDelayMaxMs: 60_000,
+  /** Elements in each matrix of a `matmul` (a, b and the result). 2^20 elements are ~9 MiB as CBOR float64, so both
+   *  inputs fit in a frame; it also bounds the work: m·k·n ≤ (2^20)^1.5 = 2^30 multiply-adds, ~1–2 s on one core. */
+  kernelMatmulMaxElements: 1 << 20,
+  /** Longest side of a matmul matrix or a mandelbrot tile. The WGSL kernels use 16×16 workgroups, so this is 1,024
+   *  workgroups per dimension, far inside the 65,535 every WebGPU adapter allows. */
+  kernelGridMaxSide: 16_384,
+  /** Elements of saxpy's x and y: 2^21 f32 values are 8 MiB each as binary, both together half a frame; on WebGPU
+   *  8,192 workgroups of 256. */
+  kernelSaxpyMaxLength: 1 << 21,
+  /** Pixels in one mandelbrot tile (2048×2048): the counts are at most 5 CBOR bytes each, ≤ 20 MiB, within a frame. */
+  kernelMandelbrotMaxPixels: 1 << 22,
+  /** Iterations per mandelbrot pixel. f32 (the arithmetic of every backend, for agreement) runs out of precision
+   *  long before deeper zooms would need more. */
+  kernelMandelbrotMaxIterations: 1 << 16,
+  /** Leading zero bits a sha256-search may ask for: 2^40 expected digests are ~25 days on one core (~2 µs each),
+   *  beyond any task deadline; a larger ask is a mistake, not a search. */
+  kernelSha256MaxBits: 40,
+  /** Nonces one sha256-search call tries (~2.4 h on one core); longer searches are split into (start, count) ranges
+   *  across tasks. */
+  kernelSha256MaxCount: 2 ** 32,
+  /** Prefix length (bytes): hashed once (its full 64-byte blocks are reused for every nonce), so this bounds memory,
+   *  not work. A block header is 80 bytes. */
+  kernelSha256MaxPrefixBytes: 64 * 1024,
 } as const

@@ -15,7 +15,9 @@ if (!existsSync(chromiumPath)) {
   )
 }
 
-const chromiumArgs = [...CHROMIUM_ARGS]
+// --enable-unsafe-webgpu: navigator.gpu for packages/webgpu's kernel tests (headless Linux Chromium leaves WebGPU off
+// without it; its adapter here is SwiftShader). Harmless to the other browser tests.
+const chromiumArgs = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu']
 
 /** Vitest browser mode in Debian's headless Chromium, for each browser project (a fresh object each time: Vitest
  *  names the instances in place). A screenshot of the (empty) test page explains nothing for these logic tests, so
@@ -62,9 +64,13 @@ export default defineConfig({
         // headless Chromium with the same options as shared-browser.
         test: {
           name: 'packages-browser',
-          // packages/webrtc's tests run in Node (project `node`), except its *.browser.test.ts.
+          // packages/webrtc's and packages/webgpu's tests run in Node (project `node`), except their *.browser.test.ts.
           include: ['packages/*/test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'packages/webrtc/test/**/!(*.browser).test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            'packages/webrtc/test/**/!(*.browser).test.ts',
+            'packages/webgpu/test/**/!(*.browser).test.ts',
+          ],
           testTimeout: 30_000,
           browser: headlessChromium(),
         },
@@ -72,8 +78,15 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          // packages/webrtc's tests need Node (@roamhq/wrtc); its *.browser.test.ts run in Chromium (packages-browser).
-          include: ['node/test/**/*.test.ts', 'signaling/test/**/*.test.ts', 'packages/webrtc/test/**/*.test.ts', 'web/test/**/*.test.ts'],
+          // packages/webrtc's tests need Node (@roamhq/wrtc), packages/webgpu's the Dawn child process; their
+          // *.browser.test.ts run in Chromium (packages-browser).
+          include: [
+            'node/test/**/*.test.ts',
+            'signaling/test/**/*.test.ts',
+            'packages/webrtc/test/**/*.test.ts',
+            'packages/webgpu/test/**/*.test.ts',
+            'web/test/**/*.test.ts',
+          ],
           exclude: [...configDefaults.exclude, '**/*.browser.test.ts'],
           environment: 'node',
           setupFiles: ['node/src/shims.ts'],

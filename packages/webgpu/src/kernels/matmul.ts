@@ -1,0 +1,30 @@
+// matmul on WebGPU: the CPU kernel's validation and packing, then MATMUL_WGSL in f32.
+
+import { type GpuKernel, type MatmulOperands, type MatmulOutput, matmulKernel } from '@noodlenet/shared'
+import { makeShaderDataDefinitions, makeStructuredView } from 'webgpu-utils'
+import { GpuJob } from '../gpu-job.js'
+import { cachedPipeline } from '../pipeline-cache.js'
+import { gpuKernelFor } from './from-cpu-kernel.js'
+import { MATMUL_TILE, MATMUL_WGSL } from './matmul.wgsl.js'
+
+const definitions = makeShaderDataDefinitions(MATMUL_WGSL)
+
+export const matmulGpuKernel: GpuKernel<MatmulOperands, MatmulOutput> = gpuKernelFor(
+  matmulKernel,
+  async (device, { m, k, n, a, b }, context) => {
+    const pipeline = await cachedPipeline(device, 'matmul', MATMUL_WGSL)
+    const dims = makeStructuredView(definitions.uniforms.dims)
+    dims.set({ m, k, n })
+    const job = new GpuJob(device)
+    try {
+      const c = job.output(m * n * 4)
+      const resources = [job.uniform(dims.arrayBuffer), job.storage(Float32Array.from(a)), job.storage(Float32Array.from(b)), c]
+      const bytes = await job.dispatch(pipeline, resources, [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE)], c)
+      const product = new Float32Array(bytes)
+      context.progress(1)
+      return Array.from({ length: m }, (_, i) => Array.from(product.subarray(i * n, (i + 1) * n)))
+    } finally {
+      job.destroy()
+    }
+  },
+)

@@ -46,11 +46,14 @@ export class NoodleError extends Error {
   readonly code: NoodleErrorCode
   /** What the person who sees this should do about it. */
   readonly hint: string
+  /** For TASK_BUSY and RATE_LIMITED: how long to wait before asking the same peer again (ms). */
+  readonly retryAfterMs?: number
 
-  constructor(code: NoodleErrorCode, message: string, hint = '', options?: { cause?: unknown }) {
+  constructor(code: NoodleErrorCode, message: string, hint = '', options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options)
     this.code = code
     this.hint = hint
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs
   }
 
   /** The one-line form for logs and the CLI: the message, then what to do. */
@@ -58,8 +61,10 @@ export class NoodleError extends Error {
     return this.hint === '' ? this.message : `${this.message}. ${this.hint}`
   }
 
-  toJSON(): { code: NoodleErrorCode; message: string } {
-    return { code: this.code, message: this.sentence }
+  toJSON(): { code: NoodleErrorCode; message: string; retryAfterMs?: number } {
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.sentence }
+      : { code: this.code, message: this.sentence, retryAfterMs: this.retryAfterMs }
   }
 }
 

@@ -21,9 +21,10 @@ export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/li
 export { MeshMaintainer } from './net/mesh-maintainer.js'
 export { type PeerSummary, summarizePeers, type TransportName, transportOf } from './net/peers.js'
 export { PresenceService } from './net/presence.js'
-export { ECHO_PROTOCOL, PROFILE_PROTOCOL } from './net/protocols.js'
+export { ECHO_PROTOCOL, PROFILE_PROTOCOL, TASK_PROTOCOL, type TaskResult, type TaskRun } from './net/protocols.js'
 export {
   defineProtocol,
+  fromWireError,
   type HandlerAccess,
   type RequestOptions,
   type RpcContext,
@@ -76,6 +77,14 @@ export { TOPICS } from './net/topics.js'
 export * from './net/wire-schemas.js'
 export { NoodleNode, type NoodleNodeEvents, type NoodleNodeInit } from './orchestrator/noodle-node.js'
 export type { PeerDiscoveryFactory, Platform, TransportFactory } from './orchestrator/platform.js'
+export {
+  type MapResult,
+  type RunOptions,
+  type TaskExecutor,
+  type TaskProgress,
+  TaskService,
+  type TaskServiceComponents,
+} from './orchestrator/task-service.js'
 export * from './scheduler/index.js'
 export {
   AUDIT_GENESIS,

@@ -7,6 +7,11 @@ export const LIMITS = {
   frameMaxBytes: 32 * 1024 * 1024,
   /** Largest presence profile (bytes). A profile is a few hundred bytes; 16 KiB leaves room for many addresses. */
   presenceMaxBytes: 16 * 1024,
+  /** Longest run a task may ask of an executor (ms): an hour. Longer work is split into tasks, so that a lost peer
+   *  costs at most this much and progress is visible. */
+  taskRunTimeoutMaxMs: 3_600_000,
+  /** Largest custom WebAssembly kernel module sent with a task (bytes); compiled once per executor and cached. */
+  taskModuleMaxBytes: 4 * 1024 * 1024,
   /** Default time a request may take before the caller gives up (ms). */
   requestTimeoutMs: 10_000,
   /** Idle request streams kept open per (peer, protocol) for reuse: saves a protocol negotiation per request. */

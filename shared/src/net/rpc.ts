@@ -215,7 +215,7 @@ export class RpcService {
         deadline.aim(undefined)
         this.release(lease)
         released = true
-        if (!response.ok) throw new NoodleError(response.error.code as NoodleErrorCode, response.error.message)
+        if (!response.ok) throw fromWireError(response.error)
         return validateFrame(response.body, definition.response)
       } catch (err) {
         const error = this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
@@ -453,7 +453,16 @@ class HandlerContext implements RpcContext {
   }
 }
 
+/** The error a peer answered with, as this side throws it. */
+export function fromWireError(error: WireError): NoodleError {
+  return new NoodleError(error.code as NoodleErrorCode, error.message, '', { retryAfterMs: error.retryAfterMs })
+}
+
 export function toWireError(err: unknown): WireError {
-  if (err instanceof NoodleError) return { code: err.code, message: err.sentence.slice(0, 2048) }
+  if (err instanceof NoodleError) {
+    const wire: WireError = { code: err.code, message: err.sentence.slice(0, 2048) }
+    if (err.retryAfterMs !== undefined) wire.retryAfterMs = Math.max(0, Math.round(err.retryAfterMs))
+    return wire
+  }
   return { code: 'HANDLER_FAILED', message: `the handler failed: ${String((err as Error)?.message ?? err).slice(0, 1900)}` }
 }

@@ -7,8 +7,8 @@ const text = (max: number) => v.pipe(v.string(), v.maxLength(max))
 const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))
 const amount = v.pipe(v.number(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))
 
-/** A typed error as it travels: code and the sentence for the person. */
-export const WireErrorSchema = v.object({ code: text(64), message: text(2048) })
+/** A typed error as it travels: code, the sentence for the person, and for "busy" answers when to ask again. */
+export const WireErrorSchema = v.object({ code: text(64), message: text(2048), retryAfterMs: v.optional(count) })
 export type WireError = v.InferOutput<typeof WireErrorSchema>
 
 /** Request/response envelope (`net/rpc.ts`). `body` is checked by the protocol's own schema after this. */

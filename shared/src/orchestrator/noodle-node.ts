@@ -24,6 +24,7 @@ import { PolicyEngine } from '../security/policy.js'
 import { MemoryRevocationStore, type Revocation, RevocationGossip, RevocationList } from '../security/revocation.js'
 import { NOODLENET_VERSION } from '../version.js'
 import type { Platform } from './platform.js'
+import { type MapResult, type RunOptions, TaskService } from './task-service.js'
 
 export interface NoodleNodeInit {
   config: NoodleConfig
@@ -54,6 +55,9 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly gate: SecurityGate
   readonly audit: AuditLog
   readonly revocations: RevocationList
+  readonly tasks: TaskService
+  /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
+  private readonly capabilities: string[] = []
   private readonly revocationGossip: RevocationGossip
   private hardware: HardwareProfile | undefined
   private status: Status = 'stopped'
@@ -114,6 +118,15 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       backoffMaxMs: LIMITS.dialBackoffMaxMs,
       pinned: network.bootstrap.map(bootstrapPeerId),
     })
+    const tasksLogger = componentLogger(logger, 'tasks')
+    this.tasks = new TaskService({
+      rpc: this.rpc,
+      presence: this.presence,
+      logger: tasksLogger,
+      profile: () => this.profile(),
+      executor: init.platform.taskExecutor?.(this.config, tasksLogger),
+      tokens: () => this.capabilities,
+    })
     this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
     this.presence.addEventListener('presence:expire', (evt) => this.safeDispatchEvent('presence:expire', { detail: evt.detail }))
     libp2p.addEventListener('peer:connect', (evt) => {
@@ -153,6 +166,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     }))
     await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', capability: 'required' }, async (request) => request)
     await this.presence.start()
+    await this.tasks.start()
     await this.mesh.start()
     this.status = 'started'
     this.logger.info({ addrs: this.addrs() }, 'node started')
@@ -162,6 +176,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     if (this.status !== 'started') return
     this.status = 'stopping'
     await this.mesh.stop()
+    await this.tasks.stop()
     await this.presence.stop()
     await this.revocationGossip.stop()
     await this.rpc.stop()
@@ -170,6 +185,26 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.libp2p.stop()
     this.status = 'stopped'
     this.logger.info('node stopped')
+  }
+
+  /** Runs `kernel` on `input` on the best peer for it (this one included) and resolves with the output. Remote
+   *  peers need a capability token for `/task/run`: `options.token`, or one given to addCapability(). */
+  run(kernel: string, input: unknown, options?: RunOptions): Promise<unknown> {
+    return this.tasks.run(kernel, input, options)
+  }
+
+  /** Runs `kernel` on each input across the mesh; yields results as they complete. */
+  map(
+    kernel: string,
+    inputs: Iterable<unknown>,
+    options?: RunOptions & { onMapProgress?: (done: number, total: number) => void },
+  ): AsyncGenerator<MapResult> {
+    return this.tasks.map(kernel, inputs, options)
+  }
+
+  /** Keeps a capability token (issued to this node) to present when sending tasks; the first one held is used. */
+  addCapability(token: string): void {
+    if (!this.capabilities.includes(token)) this.capabilities.push(token)
   }
 
   /** Revokes a capability token by id (the record is signed by the revoker) and gossips it to the mesh. */
@@ -202,7 +237,9 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       version: NOODLENET_VERSION,
       platform: this.platform.name,
       hardware: sample === undefined ? hardware : { ...hardware, memory: { ...hardware.memory, freeMB: sample.freeMB }, load: sample.load },
-      load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0 },
+      load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0, ...this.tasks.executorLoad() },
+      // A node without an executor lists no kernels, so no scheduler sends it work.
+      kernels: this.tasks.executor?.kernels() ?? [],
     }
   }
 }

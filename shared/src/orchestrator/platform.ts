@@ -4,10 +4,11 @@
 
 import type { ConnectionGater, PeerDiscovery, Transport } from '@libp2p/interface'
 import type { NoodleConfig } from '../config/schema.js'
-import type { LogSink } from '../monitoring/logger.js'
+import type { Logger, LogSink } from '../monitoring/logger.js'
 import type { HardwareProfile } from '../net/wire-schemas.js'
 import type { AuditStore } from '../security/audit.js'
 import type { RevocationStore } from '../security/revocation.js'
+import type { TaskExecutor } from './task-service.js'
 
 // libp2p's own option types take component factories of `any` components; so do we.
 // biome-ignore lint/suspicious/noExplicitAny: libp2p's factory signature
@@ -36,6 +37,8 @@ export interface Platform {
   auditStore?(config: NoodleConfig): AuditStore | undefined
   /** Where revocations persist (security.revocationsFile on Node); memory if absent. */
   revocationStore?(config: NoodleConfig): RevocationStore | undefined
+  /** What runs tasks here (worker pool, WebGPU); without it the node submits tasks but runs none. */
+  taskExecutor?(config: NoodleConfig, logger: Logger): TaskExecutor | undefined
   /** libp2p connection gater override (browsers in development allow loopback ws://). */
   connectionGater?: ConnectionGater
 }

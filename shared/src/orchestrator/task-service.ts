@@ -1,0 +1,368 @@
+// Tasks on a node, both ways. Submitting: `run()` declares a task, the scheduler (../scheduler) places it on the best
+// peer it knows from presence gossip (or on this node), sends it over TASK_PROTOCOL with a capability token, and
+// settles with the result; a peer that answers "busy, retry after" or drops the connection gets the task back in
+// line for another peer, never a lost task. Executing: with an executor, the node serves TASK_PROTOCOL behind the
+// security gate (command `/task/run`, the kernel and its level in the request) and reports its queue in its profile.
+
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
+import { LIMITS } from '../limits.js'
+import type { Logger } from '../monitoring/logger.js'
+import type { PresenceService } from '../net/presence.js'
+import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.js'
+import type { RpcService } from '../net/rpc.js'
+import type { NodeProfile } from '../net/wire-schemas.js'
+import { type Candidate, candidateFromProfile } from '../scheduler/candidates.js'
+import { CostModel } from '../scheduler/cost-model.js'
+import { dispatchNext } from '../scheduler/dispatch.js'
+import type { ScoringStrategy } from '../scheduler/strategies.js'
+import { parseTask, type TaskDeclarationInput } from '../scheduler/task.js'
+import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
+import { levelRank, type SecurityLevel } from '../security/levels.js'
+
+/** What runs kernels on this node: the platform's CPU worker pool and WebGPU runner behind one admission queue. */
+export interface TaskExecutor {
+  /** Kernel names it runs (gossiped in the profile so submitters place only what it can do). */
+  kernels(): string[]
+  /** The kernel's own security level; undefined when it does not run that kernel. */
+  levelOf(kernel: string): SecurityLevel | undefined
+  /** Runs one task; throws NoodleError (TASK_BUSY with retryAfterMs when its queue is full). */
+  run(task: TaskRun, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<TaskResult>
+  load(): { running: number; queueLength: number; queueLimit: number }
+  stop?(): Promise<void>
+}
+
+/** Where a submitted task is; `run()`'s onProgress hears each change. */
+export type TaskProgress =
+  | { stage: 'queued' }
+  | { stage: 'placed'; peer: string; attempt: number }
+  | { stage: 'retry'; peer: string; code: NoodleErrorCode; message: string }
+  | { stage: 'done'; peer: string; durationMs: number }
+
+export interface RunOptions extends Omit<TaskDeclarationInput, 'kernel' | 'input'> {
+  /** Capability token (`nnt1.…`) issued to this node for `/task/run`; the service's default tokens when absent. */
+  token?: string
+  /** How long the kernel may run on the executor (ms). */
+  timeoutMs?: number
+  /** The task's level; the kernel's own when absent (an executor raises it to the kernel's level). */
+  level?: SecurityLevel
+  /** A custom kernel's WebAssembly module (the kernel name is `custom:<its sha256>`). */
+  module?: Uint8Array<ArrayBuffer>
+  /** A scoring function (or registered name) instead of the task's `placement`. */
+  strategy?: ScoringStrategy | string
+  signal?: AbortSignal
+  onProgress?: (progress: TaskProgress) => void
+}
+
+/** One result of `map()`, in completion order. */
+export type MapResult = { index: number; ok: true; output: unknown; peer: string } | { index: number; ok: false; error: NoodleError }
+
+export interface TaskServiceComponents {
+  rpc: RpcService
+  presence: PresenceService
+  logger: Logger
+  /** This node's current profile (for the local candidate). */
+  profile: () => Omit<NodeProfile, 'seq' | 'publishedAt'>
+  /** Runs tasks here; without one this node only submits. */
+  executor?: TaskExecutor
+  /** Tokens this node holds for `/task/run` on other peers (used when a run names none). */
+  tokens?: () => readonly string[]
+}
+
+interface Pending {
+  kernel: string
+  options: RunOptions
+  token: string | undefined
+  resolve: (value: { output: unknown; peer: string }) => void
+  reject: (err: NoodleError) => void
+  controller: AbortController
+}
+
+/** Attempts one task gets (places, each ended by a lost peer) before it fails with the last error. */
+const MAX_ATTEMPTS = 8
+/** How long a peer that dropped a task is skipped for that task (ms). */
+const LOST_PEER_PAUSE_MS = 5_000
+
+export class TaskService {
+  private readonly components: TaskServiceComponents
+  readonly executor: TaskExecutor | undefined
+  private readonly log: Logger
+  readonly model = new CostModel()
+  private readonly queue: TaskQueue<Pending>
+  /** Remote peers by id, from presence gossip. */
+  private readonly remote = new Map<string, Candidate>()
+  /** Tasks this node has handed to each peer and not yet heard back about. */
+  private readonly inFlight = new Map<string, number>()
+  /** The capability token each queued task carries, for the placement's authorisation check. */
+  private readonly tokens = new WeakMap<object, string | undefined>()
+  private wake: ReturnType<typeof setTimeout> | undefined
+  private wakeAt = Number.POSITIVE_INFINITY
+  private started = false
+  private readonly onUpdate = (event: CustomEvent<NodeProfile>): void => {
+    this.remote.set(event.detail.peerId, candidateFromProfile(event.detail))
+    this.pump()
+  }
+  private readonly onExpire = (event: CustomEvent<{ peerId: string }>): void => {
+    this.remote.delete(event.detail.peerId)
+  }
+
+  constructor(components: TaskServiceComponents) {
+    this.components = components
+    this.executor = components.executor
+    this.log = components.logger
+    this.queue = new TaskQueue<Pending>({
+      onExpired: (entry, error) => this.settle(entry, error),
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    for (const profile of this.components.presence.profiles()) this.remote.set(profile.peerId, candidateFromProfile(profile))
+    this.components.presence.addEventListener('presence:update', this.onUpdate)
+    this.components.presence.addEventListener('presence:expire', this.onExpire)
+    const executor = this.components.executor
+    if (executor !== undefined) {
+      await this.components.rpc.handle(
+        TASK_PROTOCOL,
+        {
+          command: '/task/run',
+          capability: 'required',
+          // A task is at least as sensitive as its kernel: a token for PUBLIC tasks cannot run an INTERNAL kernel.
+          describe: (task) => ({ kernel: task.kernel, level: higherLevel(task.level, executor.levelOf(task.kernel)) }),
+        },
+        async (task, context) => executor.run(task, { signal: context.signal }),
+      )
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    clearTimeout(this.wake)
+    this.components.presence.removeEventListener('presence:update', this.onUpdate)
+    this.components.presence.removeEventListener('presence:expire', this.onExpire)
+    for (let entry = this.queue.take(); entry !== undefined; entry = this.queue.take()) {
+      this.settle(entry, new NoodleError('NOT_STARTED', 'the node stopped before the task ran', 'submit it again once the node runs'))
+    }
+    await this.components.executor?.stop?.()
+  }
+
+  /** Runs `kernel` on `input` wherever the scheduler places it and resolves with its output. */
+  async run(kernel: string, input: unknown, options: RunOptions = {}): Promise<unknown> {
+    return (await this.submit(kernel, input, options)).output
+  }
+
+  /** Like run(), and says which peer ran it. */
+  submit(kernel: string, input: unknown, options: RunOptions = {}): Promise<{ output: unknown; peer: string }> {
+    if (!this.started) return Promise.reject(new NoodleError('NOT_STARTED', 'the node is not running', 'start it first'))
+    const { token, timeoutMs, level, module, strategy, signal, onProgress, ...declared } = options
+    signal?.throwIfAborted()
+    const task = parseTask({ ...declared, kernel, input })
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        kernel,
+        options,
+        token: token ?? this.components.tokens?.()[0],
+        resolve,
+        reject,
+        controller: new AbortController(),
+      }
+      this.tokens.set(task, pending.token)
+      const entry = this.queue.push(task, pending)
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          pending.controller.abort(signal.reason)
+          this.settle(entry, new NoodleError('TASK_ABORTED', 'the task was cancelled', ''))
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        const cleanup = (): void => signal.removeEventListener('abort', onAbort)
+        pending.resolve = (value) => {
+          cleanup()
+          resolve(value)
+        }
+        pending.reject = (err) => {
+          cleanup()
+          reject(err)
+        }
+      }
+      onProgress?.({ stage: 'queued' })
+      this.pump()
+    })
+  }
+
+  /** Runs `kernel` on every input and yields each result as it completes (failures included, as values). */
+  async *map(
+    kernel: string,
+    inputs: Iterable<unknown>,
+    options: RunOptions & { onMapProgress?: (done: number, total: number) => void } = {},
+  ): AsyncGenerator<MapResult> {
+    const { onMapProgress, ...runOptions } = options
+    const settled: MapResult[] = []
+    let notify: (() => void) | undefined
+    let total = 0
+    for (const input of inputs) {
+      const index = total++
+      this.submit(kernel, input, runOptions)
+        .then(
+          ({ output, peer }) => settled.push({ index, ok: true, output, peer }),
+          (err: NoodleError) => settled.push({ index, ok: false, error: err }),
+        )
+        .finally(() => notify?.())
+    }
+    let done = 0
+    while (done < total) {
+      if (settled.length === 0) await new Promise<void>((resolve) => (notify = resolve))
+      notify = undefined
+      for (const result of settled.splice(0)) {
+        done++
+        onMapProgress?.(done, total)
+        yield result
+      }
+    }
+  }
+
+  /** Tasks waiting for a peer, and handed out but not yet back. */
+  stats(): { queued: number; inFlight: number } {
+    let inFlight = 0
+    for (const n of this.inFlight.values()) inFlight += n
+    return { queued: this.queue.size, inFlight }
+  }
+
+  /** The executor's queue for this node's profile (nothing when it runs no tasks). */
+  executorLoad(): Partial<NodeProfile['load']> {
+    const load = this.executor?.load()
+    return load === undefined ? {} : { tasksRunning: load.running, queueLength: load.queueLength, queueLimit: load.queueLimit }
+  }
+
+  /** The peers a task may go to right now, this node first (when it executes). */
+  private candidates(): Candidate[] {
+    const list: Candidate[] = []
+    if (this.executor !== undefined) {
+      list.push(this.withInFlight(candidateFromProfile({ ...this.components.profile(), seq: 0, publishedAt: 0 }, { local: true })))
+    }
+    for (const candidate of this.remote.values()) list.push(this.withInFlight(candidate))
+    return list
+  }
+
+  /** What this node sent a peer counts against the queue it advertised, so a full peer gets no more. */
+  private withInFlight(candidate: Candidate): Candidate {
+    const ours = this.inFlight.get(candidate.peerId) ?? 0
+    if (ours === 0 && candidate.queueLimit !== undefined) return candidate
+    const queueLimit = candidate.queueLimit ?? candidate.cores * 2
+    const queueLength = Math.max(candidate.queueLength + candidate.tasksRunning, ours) - candidate.cores
+    return { ...candidate, queueLimit, queueLength: Math.max(0, queueLength) }
+  }
+
+  /** Places what can be placed now, and arranges to be called again when something may change. */
+  private pump(): void {
+    if (!this.started) return
+    for (;;) {
+      const step = dispatchNext(this.queue, this.candidates(), {
+        model: this.model,
+        // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
+        // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
+        authorize: (candidate, task) => candidate.local || task.peer !== undefined || this.tokens.get(task) !== undefined,
+      })
+      if (step.kind === 'idle') {
+        if (step.wakeAt !== undefined) this.wakeUpAt(step.wakeAt)
+        return
+      }
+      if (step.kind === 'failed') {
+        this.settle(step.entry, step.error)
+        continue
+      }
+      void this.send(step.entry, step.decision.peer)
+    }
+  }
+
+  private wakeUpAt(at: number): void {
+    if (at >= this.wakeAt) return
+    clearTimeout(this.wake)
+    this.wakeAt = at
+    this.wake = setTimeout(
+      () => {
+        this.wakeAt = Number.POSITIVE_INFINITY
+        this.pump()
+      },
+      Math.max(0, at - this.queue.now()),
+    )
+  }
+
+  private async send(entry: QueuedTask<Pending>, peer: Candidate): Promise<void> {
+    const pending = entry.data
+    const { options } = pending
+    const task: TaskRun = {
+      kernel: entry.task.kernel,
+      input: entry.task.input,
+      priority: entry.task.priority,
+      ...(options.level === undefined ? {} : { level: options.level }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.module === undefined ? {} : { module: options.module }),
+    }
+    this.inFlight.set(peer.peerId, (this.inFlight.get(peer.peerId) ?? 0) + 1)
+    options.onProgress?.({ stage: 'placed', peer: peer.peerId, attempt: entry.attempts })
+    try {
+      const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending)
+      this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
+      options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
+      this.queue.done(entry)
+      pending.resolve({ output: result.output, peer: peer.peerId })
+    } catch (err) {
+      this.failed(entry, peer.peerId, err)
+    } finally {
+      const left = (this.inFlight.get(peer.peerId) ?? 1) - 1
+      if (left <= 0) this.inFlight.delete(peer.peerId)
+      else this.inFlight.set(peer.peerId, left)
+      this.pump()
+    }
+  }
+
+  private runHere(task: TaskRun, pending: Pending): Promise<TaskResult> {
+    const executor = this.components.executor as TaskExecutor
+    return executor.run(task, { signal: pending.controller.signal })
+  }
+
+  private runThere(task: TaskRun, peer: string, pending: Pending): Promise<TaskResult> {
+    const timeoutMs = (task.timeoutMs ?? LIMITS.requestTimeoutMs) + LIMITS.requestTimeoutMs
+    return this.components.rpc.request(peerIdFromString(peer), TASK_PROTOCOL, task, {
+      timeoutMs,
+      signal: pending.controller.signal,
+      capability: pending.token,
+    })
+  }
+
+  /** What a failed attempt means for the task: another peer (busy, lost), or the caller's error. */
+  private failed(entry: QueuedTask<Pending>, peer: string, err: unknown): void {
+    const pending = entry.data
+    if (pending.controller.signal.aborted) return
+    const error = isNoodleError(err) ? err : new NoodleError('HANDLER_FAILED', `the task failed: ${(err as Error)?.message ?? err}`)
+    pending.options.onProgress?.({ stage: 'retry', peer, code: error.code, message: error.message })
+    if (error.code === 'TASK_BUSY') {
+      this.queue.retryAfter(entry, peer, error.retryAfterMs ?? LIMITS.schedulerRetryMs)
+      return
+    }
+    if (LOST_PEER.has(error.code) && entry.attempts < MAX_ATTEMPTS) {
+      this.log.info({ peer, kernel: entry.task.kernel, code: error.code }, 'peer lost a task; placing it again')
+      entry.exclude(peer, this.queue.now() + LOST_PEER_PAUSE_MS)
+      this.queue.requeue(entry)
+      return
+    }
+    this.settle(entry, error)
+  }
+
+  private settle(entry: QueuedTask<Pending>, error: NoodleError): void {
+    this.queue.done(entry)
+    entry.data.controller.abort(error)
+    entry.data.reject(error)
+  }
+}
+
+/** Errors that say the peer, not the task, failed: the task goes elsewhere. */
+const LOST_PEER = new Set<NoodleErrorCode>(['PEER_UNREACHABLE', 'STREAM_CLOSED', 'REQUEST_TIMEOUT', 'PROTOCOL_UNSUPPORTED', 'NOT_STARTED'])
+
+function higherLevel(a: SecurityLevel | undefined, b: SecurityLevel | undefined): SecurityLevel | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return levelRank(a) >= levelRank(b) ? a : b
+}

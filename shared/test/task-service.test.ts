@@ -1,0 +1,174 @@
+// Tasks across real nodes (memory transport, in Node and in Chromium), with an in-process executor standing in for
+// the worker pools: placement by the scheduler, the capability check on the executing peer, "busy" answers that send
+// the task elsewhere, and map(). The worker pools themselves are tested in their own suites.
+
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  encodeToken,
+  issueToken,
+  NoodleError,
+  NoodleNode,
+  type Platform,
+  type SecurityLevel,
+  type TaskExecutor,
+  type TaskProgress,
+  type TaskRun,
+} from '../src/index.js'
+import { eventually, testConfig, testPlatform } from './test-platform.js'
+
+const nodes: NoodleNode[] = []
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map((node) => node.stop()))
+})
+
+/** Runs `echo` (and `double`) in process; answers TASK_BUSY beyond `limit` running at once. */
+class FakeExecutor implements TaskExecutor {
+  running = 0
+  ran = 0
+  private readonly gates: Array<() => void> = []
+
+  constructor(
+    readonly limit = 16,
+    readonly hold = false,
+  ) {}
+
+  kernels(): string[] {
+    return ['echo', 'double']
+  }
+
+  levelOf(kernel: string): SecurityLevel | undefined {
+    return this.kernels().includes(kernel) ? 'PUBLIC' : undefined
+  }
+
+  async run(task: TaskRun) {
+    if (this.running >= this.limit) throw new NoodleError('TASK_BUSY', 'the executor is full', 'retry later', { retryAfterMs: 20 })
+    this.running++
+    try {
+      if (this.hold) await new Promise<void>((resolve) => this.gates.push(resolve))
+      this.ran++
+      const output = task.kernel === 'double' ? (task.input as number) * 2 : task.input
+      return { output, durationMs: 1, backend: 'cpu' as const }
+    } finally {
+      this.running--
+    }
+  }
+
+  release(): void {
+    for (const open of this.gates.splice(0)) open()
+  }
+
+  load() {
+    return { running: this.running, queueLength: 0, queueLimit: this.limit }
+  }
+}
+
+async function startNode(options: { executor?: TaskExecutor; trustedRoots?: string[]; bootstrap?: string } = {}): Promise<NoodleNode> {
+  const platform: Platform = { ...testPlatform(), taskExecutor: () => options.executor }
+  const node = await NoodleNode.create({
+    config: testConfig({
+      network: { bootstrap: options.bootstrap === undefined ? [] : [options.bootstrap] },
+      security: { trustedRoots: options.trustedRoots ?? [] },
+    }),
+    platform,
+  })
+  await node.start()
+  nodes.push(node)
+  return node
+}
+
+/** A root key the executors trust, and a token from it for `submitter` to run `kernels`. */
+async function authority() {
+  const key = await generateKeyPair('Ed25519')
+  const root = peerIdFromPrivateKey(key).toString()
+  const grant = async (submitter: NoodleNode, kernels?: string[]) =>
+    encodeToken(
+      await issueToken({
+        key,
+        audience: submitter.peerId.toString(),
+        command: '/task/run',
+        policy: { level: 'PUBLIC', kernels },
+        expires: Math.floor(Date.now() / 1000) + 600,
+      }),
+    )
+  return { root, grant }
+}
+
+/** Waits until `node` has heard the profiles of `others` (the scheduler places only on peers it knows). */
+async function knows(node: NoodleNode, others: NoodleNode[]): Promise<void> {
+  await eventually(() => others.every((other) => node.presence.get(other.peerId) !== undefined), 10_000, 'presence')
+}
+
+describe('tasks across nodes', () => {
+  it('a node without an executor runs a task on a peer that has one, with a capability token', async () => {
+    const { root, grant } = await authority()
+    const executor = new FakeExecutor()
+    const worker = await startNode({ executor, trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    const progress: TaskProgress[] = []
+    const output = await submitter.run('double', 21, { token: await grant(submitter, ['double']), onProgress: (p) => progress.push(p) })
+    expect(output).toBe(42)
+    expect(executor.ran).toBe(1)
+    expect(progress.map((p) => p.stage)).toEqual(['queued', 'placed', 'done'])
+    expect(progress[1]).toMatchObject({ peer: worker.peerId.toString() })
+  })
+
+  it('the executing peer refuses without a capability (CAPABILITY_MISSING), and a token for echo does not run double', async () => {
+    const { root, grant } = await authority()
+    const worker = await startNode({ executor: new FakeExecutor(), trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    const peer = worker.peerId.toString()
+    await expect(submitter.run('echo', 'x', { peer })).rejects.toMatchObject({ code: 'CAPABILITY_MISSING' })
+    await expect(submitter.run('double', 1, { peer, token: await grant(submitter, ['echo']) })).rejects.toMatchObject({
+      code: 'CAPABILITY_MISSING',
+    })
+    expect(await submitter.run('echo', 'ok', { peer, token: await grant(submitter, ['echo']) })).toBe('ok')
+  })
+
+  it('a node with an executor runs tasks itself without a token, and one nobody hosts fails with TASK_UNPLACEABLE', async () => {
+    const executor = new FakeExecutor()
+    const node = await startNode({ executor })
+    expect(await node.run('echo', { a: [1, 2, 3] })).toEqual({ a: [1, 2, 3] })
+    expect(executor.ran).toBe(1)
+    await expect(node.run('matmul', { a: [[1]], b: [[1]] })).rejects.toMatchObject({ code: 'TASK_UNPLACEABLE' })
+    await expect(node.run('echo', 1, { requires: { memoryMB: 10_000_000 } })).rejects.toThrow(/memory/)
+  })
+
+  it('a busy executor hands tasks back; map() still yields every result exactly once', async () => {
+    const { root, grant } = await authority()
+    const small = new FakeExecutor(2)
+    const large = new FakeExecutor(64)
+    const a = await startNode({ executor: small, trustedRoots: [root] })
+    const b = await startNode({ executor: large, trustedRoots: [root], bootstrap: a.addrs()[0] })
+    const submitter = await startNode({ bootstrap: a.addrs()[0] })
+    await knows(submitter, [a, b])
+    submitter.addCapability(await grant(submitter))
+    const inputs = Array.from({ length: 200 }, (_, i) => i)
+    const seen = new Map<number, unknown>()
+    let lastProgress = 0
+    for await (const result of submitter.map('double', inputs, { onMapProgress: (done) => (lastProgress = done) })) {
+      expect(result.ok).toBe(true)
+      expect(seen.has(result.index)).toBe(false)
+      if (result.ok) seen.set(result.index, result.output)
+    }
+    expect(seen.size).toBe(200)
+    for (const i of inputs) expect(seen.get(i)).toBe(i * 2)
+    expect(lastProgress).toBe(200)
+    expect(small.ran + large.ran).toBe(200)
+  })
+
+  it('cancelling a queued or running task rejects it with TASK_ABORTED', async () => {
+    const executor = new FakeExecutor(16, true)
+    const node = await startNode({ executor })
+    const controller = new AbortController()
+    const running = node.run('echo', 1, { signal: controller.signal })
+    await eventually(() => executor.running === 1, 5_000, 'the task to start')
+    controller.abort()
+    await expect(running).rejects.toMatchObject({ code: 'TASK_ABORTED' })
+    executor.release()
+  })
+})

@@ -37,6 +37,16 @@ export type NoodleErrorCode =
   | 'TASK_UNPLACEABLE'
   | 'TASK_DEADLINE_EXCEEDED'
   | 'TASK_BUSY'
+  // Executors (shared/src/exec): a task that ran and did not finish well; the node itself is fine.
+  | 'TASK_TIMEOUT'
+  | 'TASK_FAILED'
+  | 'KERNEL_CRASHED'
+  | 'KERNEL_UNKNOWN'
+  // Custom WebAssembly kernels (shared/src/exec/wasm-kernel.ts).
+  | 'WASM_INVALID'
+  | 'WASM_IMPORTS_FORBIDDEN'
+  | 'WASM_MEMORY_LIMIT'
+  | 'WASM_TRAP'
   | 'GPU_UNAVAILABLE'
   | 'GPU_DEVICE_LOST'
   | 'GPU_FAILED'

@@ -3,7 +3,36 @@
 export { CONFIG_ENV, type ConfigLayer, envLayer, parseConfigJson, resolveConfig, setPath } from './config/resolve.js'
 export { ConfigSchema, type NoodleConfig, type NoodleConfigInput, PolicyRuleSchema } from './config/schema.js'
 export { isNoodleError, NoodleError, type NoodleErrorCode } from './errors.js'
+export {
+  CpuExecutor,
+  type CpuExecutorEvents,
+  type CpuExecutorOptions,
+  type ExecutorResult,
+  type ExecutorRunOptions,
+  type ExecutorStats,
+  type ExecutorTask,
+} from './exec/executor.js'
 export * from './exec/kernels/index.js'
+export { CpuTaskExecutor } from './exec/task-executor.js'
+export {
+  CUSTOM_KERNEL_NAME,
+  compileWasmKernel,
+  isCustomKernel,
+  WasmKernelCache,
+  type WasmKernelCacheOptions,
+  wasmKernelId,
+} from './exec/wasm-kernel.js'
+export {
+  type HostToWorker,
+  type KernelWorker,
+  type KernelWorkerPort,
+  transferablesOf,
+  type WasmKernelRef,
+  type WorkerError,
+  type WorkerEvents,
+  type WorkerPool,
+  type WorkerToHost,
+} from './exec/worker-pool.js'
 export { LIMITS } from './limits.js'
 export {
   componentLogger,
@@ -81,6 +110,7 @@ export {
   type MapResult,
   type RunOptions,
   type TaskExecutor,
+  type TaskExecutorRunOptions,
   type TaskProgress,
   TaskService,
   type TaskServiceComponents,

@@ -153,4 +153,33 @@ export const LIMITS = {
   /** Prefix length (bytes): hashed once (its full 64-byte blocks are reused for every nonce), so this bounds memory,
    *  not work. A block header is 80 bytes. */
   kernelSha256MaxPrefixBytes: 64 * 1024,
+  // Executors (shared/src/exec; docs/EXECUTORS.md).
+  /** Tasks an executor holds waiting for a worker (config scheduler.queueLimit's default); beyond it a task is answered
+   *  TASK_BUSY with a retry-after estimate, never dropped. An entry holds the task's input, which the frame cap bounds. */
+  executorQueueLimit: 256,
+  /** How long a task may run in a worker when it names no timeout (ms). A kernel still running then is stopped by
+   *  terminating its worker (a synchronous loop cannot be asked to stop), and a fresh worker takes its place. */
+  executorTaskTimeoutMs: 300_000,
+  /** After a cancel, how long a worker has to wind its kernel down (ms) before it is terminated and replaced; the
+   *  caller is answered TASK_ABORTED at once either way. Kernels that check their signal stop within ~20 ms. */
+  executorAbortGraceMs: 1_000,
+  /** How long a new worker may take to load its entry (ms) before it counts as crashed: a Node worker compiles the
+   *  TypeScript sources on first use (~0.5–1 s; more on a loaded machine), a browser fetches a module script. */
+  executorWorkerStartMs: 30_000,
+  /** Least time between two progress messages a worker forwards for one task (ms); kernels may report far more
+   *  often, and each message costs a structured clone and a wake-up of the node's thread. */
+  executorProgressIntervalMs: 100,
+  /** Least "retry after" a busy executor answers (ms): below it a retry would only meet the same full queue. */
+  executorRetryAfterMinMs: 50,
+  /** JavaScript heap of one Node worker (MB, worker_threads resourceLimits.maxOldGenerationSizeMb): a kernel that
+   *  grows past it ends its worker with KERNEL_CRASHED rather than the node. Typed arrays are outside this heap; their
+   *  size is bounded by the input and output caps. Browsers give workers no such knob. */
+  executorWorkerHeapMb: 512,
+  /** Most linear memory a custom WebAssembly kernel may declare (bytes; 4,096 pages of 64 KiB). A module must
+   *  declare a maximum within it; memory.grow beyond it fails and the task ends with WASM_MEMORY_LIMIT. */
+  wasmMemoryMaxBytes: 256 * 1024 * 1024,
+  /** Compiled custom kernels an executor keeps by hash (least recently used out first), and their total size in
+   *  bytes of module: compiled code takes a few times the module's size, so ≤ ~200 MiB at the cap. */
+  wasmCacheModules: 64,
+  wasmCacheBytes: 64 * 1024 * 1024,
 } as const

@@ -4,6 +4,7 @@
 
 import type { ConnectionGater, PeerDiscovery, Transport } from '@libp2p/interface'
 import type { NoodleConfig } from '../config/schema.js'
+import type { WorkerPool } from '../exec/worker-pool.js'
 import type { Logger, LogSink } from '../monitoring/logger.js'
 import type { HardwareProfile } from '../net/wire-schemas.js'
 import type { AuditStore } from '../security/audit.js'
@@ -39,6 +40,8 @@ export interface Platform {
   revocationStore?(config: NoodleConfig): RevocationStore | undefined
   /** What runs tasks here (worker pool, WebGPU); without it the node submits tasks but runs none. */
   taskExecutor?(config: NoodleConfig, logger: Logger): TaskExecutor | undefined
+  /** Workers for the CPU executor (worker_threads on Node, Web Workers in browsers); no executor when absent. */
+  createWorkerPool?(): WorkerPool
   /** libp2p connection gater override (browsers in development allow loopback ws://). */
   connectionGater?: ConnectionGater
 }

@@ -13,7 +13,6 @@ export {
   type ExecutorTask,
 } from './exec/executor.js'
 export * from './exec/kernels/index.js'
-export { CpuTaskExecutor } from './exec/task-executor.js'
 export {
   CUSTOM_KERNEL_NAME,
   compileWasmKernel,
@@ -110,7 +109,6 @@ export {
   type MapResult,
   type RunOptions,
   type TaskExecutor,
-  type TaskExecutorRunOptions,
   type TaskProgress,
   TaskService,
   type TaskServiceComponents,

@@ -8,6 +8,7 @@ import { webSockets } from '@libp2p/websockets'
 import type { LogSink, Platform } from '@noodlenet/shared'
 import { webRTCListenAddressesFor, webRTCTransportsFor } from '@noodlenet/webrtc'
 import { FileAuditStore } from './audit-file.js'
+import { createNodeWorkerPool } from './exec/node-worker-pool.js'
 import { probeHardware, sampleLoad } from './probe.js'
 import { FileRevocationStore } from './revocation-file.js'
 
@@ -26,5 +27,6 @@ export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
     auditStore: (config) => (config.security.auditLog === null ? undefined : new FileAuditStore(config.security.auditLog)),
     revocationStore: (config) =>
       config.security.revocationsFile === null ? undefined : new FileRevocationStore(config.security.revocationsFile),
+    createWorkerPool: () => createNodeWorkerPool(),
   }
 }

@@ -6,6 +6,7 @@ import type { ConnectionGater } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { HardwareProfile, LogSink, Platform, TransportFactory } from '@noodlenet/shared'
 import { webRTCListenAddressesFor, webRTCTransportsFor } from '@noodlenet/webrtc'
+import { createWebWorkerPool } from './exec/web-worker-pool.js'
 import { IndexedDbAuditStore } from './idb-audit-store.js'
 import { NoodleDatabase } from './idb-database.js'
 import { IndexedDbRevocationStore } from './idb-revocation-store.js'
@@ -39,6 +40,7 @@ export function browserPlatform(options: BrowserPlatformOptions = {}): Platform 
     connectionGater: options.allowPrivateAddresses === true ? ALLOW_ALL_DIALS : undefined,
     auditStore: () => new IndexedDbAuditStore({ name: database }),
     revocationStore: () => new IndexedDbRevocationStore({ name: database }),
+    createWorkerPool: () => createWebWorkerPool(),
   }
 }
 

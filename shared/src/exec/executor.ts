@@ -203,7 +203,8 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
           "Send the kernel's WebAssembly module with the task; it is cached by hash after the first time.",
         )
       }
-      // Compiling took a while: the queue may have filled, or the caller given up, meanwhile.
+      // Compiling took a while: the executor may have stopped, the queue filled or the caller given up meanwhile.
+      if (!this.#started) throw new NoodleError('NOT_STARTED', 'the executor is not running', 'Start the node first.')
       this.#admit()
     }
     if (signal?.aborted) throw aborted(task.kernel, signal.reason)

@@ -2,20 +2,38 @@
 //   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
-// Routes are a table so later features (tasks, topology, metrics) add rows, not branches.
+//   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
+//   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, result?, error?}; ?wait=S
+//                          holds the answer up to S seconds until the task finishes
+// Routes are a table so later features (topology, metrics) add rows, not branches; `:name` matches one segment.
+// Tasks submitted here act as this peer: they need no capability to run here, and carry the token given (or the
+// peer's own) to others.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { NOODLENET_VERSION, NoodleError, type NoodleNode, RevocationSchema } from '@noodlenet/shared'
+import { LIMITS, NOODLENET_VERSION, NoodleError, type NoodleNode, parseTask, RevocationSchema, SECURITY_LEVELS } from '@noodlenet/shared'
 import * as v from 'valibot'
+import { TaskRecords } from './task-records.js'
 
-export type RouteHandler = (req: IncomingMessage, node: NoodleNode) => Promise<unknown> | unknown
+export type RouteHandler = (req: IncomingMessage, node: NoodleNode, params: Record<string, string>) => Promise<unknown> | unknown
+
+/** What POST /api/tasks takes besides the task declaration itself (which parseTask checks). */
+const TaskExtrasSchema = v.object({
+  token: v.optional(v.pipe(v.string('a capability token string (nnt1.…)'), v.maxLength(16 * 1024, 'a token of at most 16 KiB'))),
+  timeoutMs: v.optional(
+    v.pipe(v.number('a number of milliseconds'), v.integer('an integer'), v.minValue(1), v.maxValue(LIMITS.taskRunTimeoutMaxMs)),
+  ),
+  level: v.optional(v.picklist(SECURITY_LEVELS, `one of ${SECURITY_LEVELS.join(', ')}`)),
+})
+/** Longest ?wait= on GET /api/tasks/ID (seconds). */
+const MAX_WAIT_SECONDS = 60
 
 export class AdminApi {
   private readonly node: NoodleNode
   private readonly server: Server
   private readonly routes = new Map<string, RouteHandler>()
   private readonly startedAt = Date.now()
+  readonly tasks = new TaskRecords()
 
   constructor(node: NoodleNode) {
     this.node = node
@@ -39,6 +57,26 @@ export class AdminApi {
       await this.node.revoke(parsed.output)
       return { revoked: parsed.output.id, by: parsed.output.by }
     })
+    this.route('POST /api/tasks', async (req) => {
+      const body = await readJson(req, LIMITS.taskInputMaxBytes + 64 * 1024)
+      const { token, timeoutMs, level, ...declaration } = body
+      const extras = v.safeParse(TaskExtrasSchema, { token, timeoutMs, level })
+      if (!extras.success)
+        throw new BadRequest(
+          `${v.getDotPath(extras.issues[0]) ?? 'body'}: must be ${extras.issues[0].expected ?? extras.issues[0].message}`,
+        )
+      const task = parseTask(declaration)
+      const { kernel, input, ...options } = task
+      const record = this.tasks.submit(this.node, kernel, input, { ...options, ...extras.output })
+      return { id: record.id }
+    })
+    this.route('GET /api/tasks/:id', async (req, _node, params) => {
+      const wait = Number(new URL(req.url ?? '/', 'http://localhost').searchParams.get('wait') ?? 0)
+      const seconds = Number.isFinite(wait) ? Math.min(Math.max(wait, 0), MAX_WAIT_SECONDS) : 0
+      const record = await this.tasks.settled(params.id, seconds * 1000)
+      if (record === undefined) throw new NotFound(`no task ${params.id} here (finished tasks are kept for a while, then forgotten)`)
+      return record
+    })
   }
 
   route(key: `${'GET' | 'POST' | 'DELETE'} /${string}`, handler: RouteHandler): void {
@@ -59,6 +97,18 @@ export class AdminApi {
     return `http://${shown}:${address.port}`
   }
 
+  private match(method: string, path: string): { handler: RouteHandler; params: Record<string, string> } | undefined {
+    const exact = this.routes.get(`${method} ${path}`)
+    if (exact !== undefined) return { handler: exact, params: {} }
+    for (const [key, handler] of this.routes) {
+      const space = key.indexOf(' ')
+      if (key.slice(0, space) !== method || !key.includes(':')) continue
+      const params = pathMatches(key.slice(space + 1), path)
+      if (params !== undefined) return { handler, params }
+    }
+    return undefined
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections()
     await new Promise<void>((resolve) => this.server.close(() => resolve()))
@@ -66,9 +116,9 @@ export class AdminApi {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/'
-    const handler = this.routes.get(`${req.method} ${path}`)
-    if (handler === undefined) {
-      const known = [...this.routes.keys()].some((key) => key.endsWith(` ${path}`))
+    const match = this.match(req.method ?? 'GET', path)
+    if (match === undefined) {
+      const known = [...this.routes.keys()].some((key) => pathMatches(key.slice(key.indexOf(' ') + 1), path) !== undefined)
       send(res, known ? 405 : 404, {
         code: known ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND',
         message: known ? `${req.method} is not allowed on ${path}` : `no such endpoint: ${path}. See GET /health and GET /api/peers.`,
@@ -76,13 +126,29 @@ export class AdminApi {
       return
     }
     try {
-      send(res, 200, await handler(req, this.node))
+      send(res, 200, await match.handler(req, this.node, match.params))
     } catch (err) {
       if (err instanceof BadRequest) send(res, 400, { code: 'BAD_REQUEST', message: err.message })
+      else if (err instanceof NotFound) send(res, 404, { code: 'NOT_FOUND', message: err.message })
       else if (err instanceof NoodleError) send(res, 400, err.toJSON())
       else send(res, 500, { code: 'INTERNAL', message: (err as Error).message })
     }
   }
+}
+
+/** `/api/tasks/:id` against `/api/tasks/abc` → {id: 'abc'}; undefined when it does not match. */
+function pathMatches(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/')
+  const got = path.split('/')
+  if (want.length !== got.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(':')) {
+      if (got[i] === '') return undefined
+      params[want[i].slice(1)] = decodeURIComponent(got[i])
+    } else if (want[i] !== got[i]) return undefined
+  }
+  return params
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -92,14 +158,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 class BadRequest extends Error {}
+class NotFound extends Error {}
 
-/** Bodies are small JSON documents; anything over 64 KiB or not a JSON object is refused. */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** Bodies are JSON objects, 64 KiB at most unless the route allows more (a task's input); anything else is refused. */
+async function readJson(req: IncomingMessage, maxBytes = 64 * 1024): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > 64 * 1024) throw new BadRequest('the body is larger than 64 KiB')
+    if (size > maxBytes) throw new BadRequest(`the body is larger than ${Math.round(maxBytes / 1024)} KiB`)
     chunks.push(chunk as Buffer)
   }
   let body: unknown

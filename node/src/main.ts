@@ -7,6 +7,7 @@ import { UsageError } from './cli-args.js'
 import { auditCommand } from './commands/audit.js'
 import { keygenCommand } from './commands/keygen.js'
 import { probeCommand } from './commands/probe.js'
+import { runCommand } from './commands/run.js'
 import { startCommand } from './commands/start.js'
 import { tokenCommand } from './commands/token.js'
 
@@ -16,6 +17,7 @@ NoodleNet: pool compute across browsers and servers in one libp2p mesh.
 
 Commands:
   start    run a headless peer (see: noodlenet start --help)
+  run      run a task (or a map of tasks) through a peer (see: noodlenet run --help)
   probe    print this machine's hardware as JSON
   audit    check an audit log's hash chain (noodlenet audit verify FILE)
   keygen   write a new identity key and print its peer id (noodlenet keygen --out FILE)
@@ -28,6 +30,7 @@ Options:
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: startCommand,
+  run: runCommand,
   probe: probeCommand,
   audit: auditCommand,
   keygen: keygenCommand,

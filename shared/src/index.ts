@@ -13,6 +13,7 @@ export {
   type ExecutorTask,
 } from './exec/executor.js'
 export * from './exec/kernels/index.js'
+export { CpuTaskExecutor } from './exec/task-executor.js'
 export {
   CUSTOM_KERNEL_NAME,
   compileWasmKernel,
@@ -109,6 +110,7 @@ export {
   type MapResult,
   type RunOptions,
   type TaskExecutor,
+  type TaskExecutorRunOptions,
   type TaskProgress,
   TaskService,
   type TaskServiceComponents,

@@ -8,6 +8,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import type { NoodleConfig } from '../config/schema.js'
+import { CpuExecutor } from '../exec/executor.js'
+import { CpuTaskExecutor } from '../exec/task-executor.js'
 import { LIMITS } from '../limits.js'
 import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
 import { peerIdOfAddr } from '../net/addrs.js'
@@ -24,7 +26,7 @@ import { PolicyEngine } from '../security/policy.js'
 import { MemoryRevocationStore, type Revocation, RevocationGossip, RevocationList } from '../security/revocation.js'
 import { NOODLENET_VERSION } from '../version.js'
 import type { Platform } from './platform.js'
-import { type MapResult, type RunOptions, TaskService } from './task-service.js'
+import { type MapResult, type RunOptions, type TaskExecutor, TaskService } from './task-service.js'
 
 export interface NoodleNodeInit {
   config: NoodleConfig
@@ -124,7 +126,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       presence: this.presence,
       logger: tasksLogger,
       profile: () => this.profile(),
-      executor: init.platform.taskExecutor?.(this.config, tasksLogger),
+      executor: () => this.createExecutor(tasksLogger),
       tokens: () => this.capabilities,
     })
     this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
@@ -185,6 +187,17 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.libp2p.stop()
     this.status = 'stopped'
     this.logger.info('node stopped')
+  }
+
+  /** The platform's own executor, else a CpuExecutor over its worker pool with scheduler.concurrency workers (0:
+   *  one per core the probe found); none on a platform without workers. */
+  private createExecutor(logger: Logger): TaskExecutor | undefined {
+    const own = this.platform.taskExecutor?.(this.config, logger)
+    if (own !== undefined || this.platform.createWorkerPool === undefined) return own
+    const { concurrency, queueLimit } = this.config.scheduler
+    const cores = Math.max(1, this.hardware?.cpu.cores ?? 1)
+    const cpu = new CpuExecutor({ pool: this.platform.createWorkerPool(), concurrency: concurrency > 0 ? concurrency : cores, queueLimit })
+    return new CpuTaskExecutor(cpu)
   }
 
   /** Runs `kernel` on `input` on the best peer for it (this one included) and resolves with the output. Remote

@@ -26,10 +26,17 @@ export interface TaskExecutor {
   kernels(): string[]
   /** The kernel's own security level; undefined when it does not run that kernel. */
   levelOf(kernel: string): SecurityLevel | undefined
-  /** Runs one task; throws NoodleError (TASK_BUSY with retryAfterMs when its queue is full). */
-  run(task: TaskRun, options: { signal: AbortSignal; onProgress?: (fraction: number) => void }): Promise<TaskResult>
+  /** Runs one task; throws NoodleError (TASK_BUSY with retryAfterMs when its queue is full). `owned`: the input
+   *  was decoded for this call and nothing else holds it, so its buffers may be moved to a worker, not copied. */
+  run(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult>
   load(): { running: number; queueLength: number; queueLimit: number }
   stop?(): Promise<void>
+}
+
+export interface TaskExecutorRunOptions {
+  signal: AbortSignal
+  onProgress?: (fraction: number) => void
+  owned?: boolean
 }
 
 /** Where a submitted task is; `run()`'s onProgress hears each change. */
@@ -63,8 +70,8 @@ export interface TaskServiceComponents {
   logger: Logger
   /** This node's current profile (for the local candidate). */
   profile: () => Omit<NodeProfile, 'seq' | 'publishedAt'>
-  /** Runs tasks here; without one this node only submits. */
-  executor?: TaskExecutor
+  /** Makes what runs tasks here, at start (after the hardware probe); without one this node only submits. */
+  executor?: () => TaskExecutor | undefined
   /** Tokens this node holds for `/task/run` on other peers (used when a run names none). */
   tokens?: () => readonly string[]
 }
@@ -85,7 +92,7 @@ const LOST_PEER_PAUSE_MS = 5_000
 
 export class TaskService {
   private readonly components: TaskServiceComponents
-  readonly executor: TaskExecutor | undefined
+  executor: TaskExecutor | undefined
   private readonly log: Logger
   readonly model = new CostModel()
   private readonly queue: TaskQueue<Pending>
@@ -108,7 +115,6 @@ export class TaskService {
 
   constructor(components: TaskServiceComponents) {
     this.components = components
-    this.executor = components.executor
     this.log = components.logger
     this.queue = new TaskQueue<Pending>({
       onExpired: (entry, error) => this.settle(entry, error),
@@ -121,7 +127,8 @@ export class TaskService {
     for (const profile of this.components.presence.profiles()) this.remote.set(profile.peerId, candidateFromProfile(profile))
     this.components.presence.addEventListener('presence:update', this.onUpdate)
     this.components.presence.addEventListener('presence:expire', this.onExpire)
-    const executor = this.components.executor
+    const executor = this.components.executor?.()
+    this.executor = executor
     if (executor !== undefined) {
       await this.components.rpc.handle(
         TASK_PROTOCOL,
@@ -131,7 +138,7 @@ export class TaskService {
           // A task is at least as sensitive as its kernel: a token for PUBLIC tasks cannot run an INTERNAL kernel.
           describe: (task) => ({ kernel: task.kernel, level: higherLevel(task.level, executor.levelOf(task.kernel)) }),
         },
-        async (task, context) => executor.run(task, { signal: context.signal }),
+        async (task, context) => executor.run(task, { signal: context.signal, owned: true }),
       )
     }
   }
@@ -145,7 +152,8 @@ export class TaskService {
     for (let entry = this.queue.take(); entry !== undefined; entry = this.queue.take()) {
       this.settle(entry, new NoodleError('NOT_STARTED', 'the node stopped before the task ran', 'submit it again once the node runs'))
     }
-    await this.components.executor?.stop?.()
+    await this.executor?.stop?.()
+    this.executor = undefined
   }
 
   /** Runs `kernel` on `input` wherever the scheduler places it and resolves with its output. */
@@ -319,7 +327,7 @@ export class TaskService {
   }
 
   private runHere(task: TaskRun, pending: Pending): Promise<TaskResult> {
-    const executor = this.components.executor as TaskExecutor
+    const executor = this.executor as TaskExecutor
     return executor.run(task, { signal: pending.controller.signal })
   }
 

@@ -133,8 +133,8 @@ export const LIMITS = {
   /** Elements in each matrix of a `matmul` (a, b and the result). 2^20 elements are ~9 MiB as CBOR float64, so both
    *  inputs fit in a frame; it also bounds the work: m·k·n ≤ (2^20)^1.5 = 2^30 multiply-adds, ~1–2 s on one core. */
   kernelMatmulMaxElements: 1 << 20,
-  /** Longest side of a matmul matrix or a mandelbrot tile. The WGSL kernels use 16×16 workgroups, so this is 1,024
-   *  workgroups per dimension, far inside the 65,535 every WebGPU adapter allows. */
+  /** Longest side of a matmul matrix or a mandelbrot tile. A WGSL workgroup covers 64 (matmul) or 16 (mandelbrot)
+   *  per side, so this is at most 1,024 workgroups per dimension, far inside the 65,535 every adapter allows. */
   kernelGridMaxSide: 16_384,
   /** Elements of saxpy's x and y: 2^21 f32 values are 8 MiB each as binary, both together half a frame; on WebGPU
    *  8,192 workgroups of 256. */

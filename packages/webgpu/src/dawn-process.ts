@@ -143,6 +143,8 @@ export class DawnProcess {
     const child = this.#child
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
+    // Waiting for the exit is work in flight: keep the event loop alive for it.
+    this.#busy()
     if (child.connected) child.disconnect()
     else child.kill()
     await exited

@@ -121,8 +121,10 @@ const CASES: Record<string, KernelCases> = {
       },
       { what: '1×3 by 3×1 (a dot product)', input: { a: [[1, -2, 3]], b: [[4], [5], [-6]] }, expected: [[-24]] },
       { what: 'identity', input: { a: identity(17), b: counting(17, 5) }, expected: counting(17, 5) },
-      // Sizes that are not multiples of the 16×16 tile, on both sides of it.
+      // Sizes that are not multiples of the WGSL's 64×64 block or its 16-deep steps along k, within one block and
+      // across several.
       { what: '33×17 by 17×31 integers', input: { a: counting(33, 17), b: counting(17, 31) } },
+      { what: '130×37 by 37×70 integers (3×2 blocks, ragged)', input: { a: counting(130, 37), b: counting(37, 70) }, expected: naiveProduct(counting(130, 37), counting(37, 70)) },
       { what: '64×64 fractions', input: { a: fractions(64, 64, 1), b: fractions(64, 64, 2) } },
     ],
     generated: fc

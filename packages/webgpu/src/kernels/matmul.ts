@@ -5,7 +5,7 @@ import { makeShaderDataDefinitions, makeStructuredView } from 'webgpu-utils'
 import { GpuJob } from '../gpu-job.js'
 import { cachedPipeline } from '../pipeline-cache.js'
 import { gpuKernelFor } from './from-cpu-kernel.js'
-import { MATMUL_TILE, MATMUL_WGSL } from './matmul.wgsl.js'
+import { MATMUL_BLOCK, MATMUL_WGSL } from './matmul.wgsl.js'
 
 const definitions = makeShaderDataDefinitions(MATMUL_WGSL)
 
@@ -19,7 +19,7 @@ export const matmulGpuKernel: GpuKernel<MatmulOperands, MatmulOutput> = gpuKerne
     try {
       const c = job.output(m * n * 4)
       const resources = [job.uniform(dims.arrayBuffer), job.storage(Float32Array.from(a)), job.storage(Float32Array.from(b)), c]
-      const bytes = await job.dispatch(pipeline, resources, [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE)], c)
+      const bytes = await job.dispatch(pipeline, resources, [Math.ceil(n / MATMUL_BLOCK), Math.ceil(m / MATMUL_BLOCK)], c)
       const product = new Float32Array(bytes)
       context.progress(1)
       return Array.from({ length: m }, (_, i) => Array.from(product.subarray(i * n, (i + 1) * n)))

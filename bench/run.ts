@@ -6,13 +6,21 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleBenchmark } from './bundle.js'
+import { matmulBenchmark } from './matmul.js'
 import { placementBenchmark } from './placement.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
 import { tokensBenchmark } from './tokens.js'
 import { webrtcBenchmark } from './webrtc.js'
 
-const BENCHMARKS: Benchmark[] = [rpcRoundTripBenchmark, tokensBenchmark, webrtcBenchmark, placementBenchmark, bundleBenchmark]
+const BENCHMARKS: Benchmark[] = [
+  rpcRoundTripBenchmark,
+  tokensBenchmark,
+  webrtcBenchmark,
+  placementBenchmark,
+  bundleBenchmark,
+  matmulBenchmark,
+]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 
 const HELP = `Usage: pnpm bench [--quick] [name...]

@@ -10,21 +10,25 @@ const kb = (bytes: number): number => Math.round(bytes / 102.4) / 10
 
 export const bundleBenchmark: Benchmark = {
   name: 'bundle',
-  summary: 'browser bundle size of noodlenet/browser (gzip) against its 300 KB budget',
+  summary: 'browser bundle size of noodlenet/browser (entry chunk gzip) against its 300 KB budget',
   async run(): Promise<BenchReport> {
     const size = await measureBrowserBundle()
     const table = [
       'noodlenet/browser bundle (Vite, es2022, minified; gzip level 9)',
       formatTable([
         ['what', 'KB'],
-        ['minified', kb(size.bytes)],
-        ['gzip', kb(size.gzipBytes)],
-        ['gzip budget', kb(BUNDLE_BUDGET_GZIP_BYTES)],
+        ['entry chunk, minified', kb(size.entryBytes)],
+        ['entry chunk, gzip', kb(size.entryGzipBytes)],
+        ['entry gzip budget', kb(BUNDLE_BUDGET_GZIP_BYTES)],
+        [`all ${size.chunks} chunks and workers, gzip`, kb(size.gzipBytes)],
       ]),
       '',
       'largest packages (rendered, before minification)',
       formatTable([['package', 'KB'], ...size.largest.map(({ module, bytes }) => [module, kb(bytes)])]),
     ].join('\n')
-    return { table, json: { ...size, budgetGzipBytes: BUNDLE_BUDGET_GZIP_BYTES, withinBudget: size.gzipBytes <= BUNDLE_BUDGET_GZIP_BYTES } }
+    return {
+      table,
+      json: { ...size, budgetGzipBytes: BUNDLE_BUDGET_GZIP_BYTES, withinBudget: size.entryGzipBytes <= BUNDLE_BUDGET_GZIP_BYTES },
+    }
   },
 }

@@ -12,6 +12,8 @@ export interface TaskRecord {
   status: TaskStatus
   /** The peer running it or that ran it (absent while queued). */
   peer?: string
+  /** Where it ran: cpu, webgpu or wasm (once done). */
+  backend?: string
   result?: unknown
   error?: { code: string; message: string }
   submittedAt: number
@@ -45,9 +47,10 @@ export class TaskRecords {
         },
       })
       .then(
-        ({ output, peer }) => {
+        ({ output, peer, backend }) => {
           record.status = 'done'
           record.peer = peer
+          record.backend = backend
           record.result = output
         },
         (err: unknown) => {

@@ -111,6 +111,7 @@ export {
   type RunOptions,
   type TaskExecutor,
   type TaskExecutorRunOptions,
+  type TaskOutcome,
   type TaskProgress,
   TaskService,
   type TaskServiceComponents,

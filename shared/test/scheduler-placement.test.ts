@@ -57,12 +57,16 @@ describe('filtering by requirements', () => {
     expect(place(task({ requires: { gpu: true } }), peers)).toBe('gpu')
   })
 
-  it('a software WebGPU adapter, or a GPU without WebGPU, is not a GPU for kernels', () => {
-    const peers = [peer('swiftshader', { webgpu: 'fallback' }), peer('no-dawn', { nativeGpus: 2 })]
-    const error = unplaceable(task({ requires: { gpu: true } }), peers)
+  it('a GPU without WebGPU is not a GPU for kernels; a software WebGPU adapter is, below a hardware one', () => {
+    const error = unplaceable(task({ requires: { gpu: true } }), [peer('no-dawn', { nativeGpus: 2 }), peer('cpu', { cores: 8 })])
     expect(error.sentence).toMatch(/it needs a GPU and none of the 2 peers that run the kernel has one/)
     expect(error.sentence).toMatch(/Leave out requires.gpu to run on CPU, or add a peer with a GPU/)
     expect(error.transient).toBe(false)
+    expect(place(task({ requires: { gpu: true } }), [peer('cpu', { cores: 64 }), peer('swiftshader', { webgpu: 'fallback' })])).toBe(
+      'swiftshader',
+    )
+    const both = [peer('swiftshader', { cores: 4, webgpu: 'fallback' }), peer('gpu', { cores: 4, webgpu: true })]
+    expect(place(task({ requires: { gpu: true } }), both)).toBe('gpu')
   })
 
   it('an NPU task goes to the peer with an NPU', () => {

@@ -3,7 +3,9 @@
 // what it gives (share of cores, GPU on or off). `/?join=1` joins without a click; `bootstrap=MULTIADDR` (repeat it
 // for several) names peers to join through over WebSockets. Links to tabs and Node peers are WebRTC through the
 // signalling server that served the page (or `signaling=URL`, repeatable); `ice=loopback` keeps WebRTC on this
-// machine. The node is `window.noodle` for the console and for automation.
+// machine. `trust=PEERID` (repeatable) names the keys whose capability tokens let other peers run tasks here; the
+// tab runs them in Web Workers (as many as the cores it shares) and on its WebGPU device when the GPU is on. The
+// node is `window.noodle` for the console and for automation.
 
 import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE } from '@noodlenet/shared'
 import { createNode, probeBrowserHardware } from 'noodlenet/browser'
@@ -107,7 +109,14 @@ async function join(): Promise<void> {
   try {
     const signaling = await signalingServers()
     const iceCandidates = params.get('ice') === 'loopback' ? 'loopback' : 'all'
-    node = await createNode({ bootstrap, signaling, config: { network: { iceCandidates } }, probe: contributedHardware })
+    const trustedRoots = params.getAll('trust').filter((id) => id !== '')
+    node = await createNode({
+      bootstrap,
+      signaling,
+      config: { network: { iceCandidates }, security: { trustedRoots }, scheduler: { concurrency: Number(cores.value) } },
+      probe: contributedHardware,
+      gpu: gpu.checked,
+    })
     $('signaling').textContent = signaling.length === 0 ? 'none (WebSockets only)' : signaling.join(', ')
   } catch (err) {
     $('state').textContent = 'not joined'

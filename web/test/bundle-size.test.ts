@@ -1,17 +1,18 @@
-// The bundle budget: what a web app ships when it embeds `noodlenet/browser` stays within 300 KB gzip
-// (packages/noodlenet/scripts/bundle-size.ts; the figure is in docs/BENCHMARKS.md and `pnpm bench bundle`).
+// The bundle budget: what every page that embeds `noodlenet/browser` loads (the entry chunk) stays within 300 KB
+// gzip; the WebGPU kernels load on demand, where there is a GPU (packages/noodlenet/scripts/bundle-size.ts; the
+// figures are in docs/BENCHMARKS.md and `pnpm bench bundle`).
 
 import { describe, expect, it } from 'vitest'
 import { BUNDLE_BUDGET_GZIP_BYTES, measureBrowserBundle } from '../../packages/noodlenet/scripts/bundle-size.js'
 
 describe('noodlenet/browser bundle', () => {
-  it('stays within its gzip budget', async () => {
+  it('keeps its entry chunk within the gzip budget', async () => {
     const size = await measureBrowserBundle()
     const largest = size.largest.map(({ module, bytes }) => `${module} ${(bytes / 1024).toFixed(0)} KB`).join(', ')
-    expect(size.gzipBytes, `bundle is ${(size.gzipBytes / 1024).toFixed(1)} KB gzip; largest: ${largest}`).toBeLessThanOrEqual(
+    expect(size.entryGzipBytes, `entry is ${(size.entryGzipBytes / 1024).toFixed(1)} KB gzip; largest: ${largest}`).toBeLessThanOrEqual(
       BUNDLE_BUDGET_GZIP_BYTES,
     )
-    // One self-contained chunk: nothing the embedding app must fetch separately.
-    expect(size.chunks).toBe(1)
+    // The WebGPU kernels (webgpu-utils and the WGSL) are not in the entry: pages without a GPU never load them.
+    expect(size.chunks).toBeGreaterThan(1)
   })
 })

@@ -1,6 +1,8 @@
 // The size of what a web app ships when it embeds `noodlenet/browser`: the browser entry bundled on its own with
-// Vite (every dependency inside, minified, es2022), gzipped. CI holds it under BUNDLE_BUDGET_GZIP_BYTES
-// (web/test/bundle-size.test.ts); `pnpm bench bundle` reports it. Run directly for a report:
+// Vite (every dependency inside, minified, es2022), gzipped. The budget, BUNDLE_BUDGET_GZIP_BYTES, holds the entry
+// chunk: what every page that embeds the package loads. Chunks loaded on demand (the WebGPU kernels where there is
+// a GPU) and the kernel worker script are reported beside it. CI checks it (web/test/bundle-size.test.ts);
+// `pnpm bench bundle` reports it. Run directly for a report:
 //   node --import tsx packages/noodlenet/scripts/bundle-size.ts
 
 import { fileURLToPath } from 'node:url'
@@ -13,7 +15,10 @@ export const BUNDLE_BUDGET_GZIP_BYTES = 300 * 1024
 const ENTRY = fileURLToPath(new URL('../src/browser/index.ts', import.meta.url))
 
 export interface BundleSize {
-  /** Minified bytes of all JavaScript chunks. */
+  /** The entry chunk, minified and gzipped: what every embedding page loads. */
+  entryBytes: number
+  entryGzipBytes: number
+  /** Minified bytes of all JavaScript chunks and worker scripts. */
   bytes: number
   /** The same, gzipped chunk by chunk (what a server sends). */
   gzipBytes: number
@@ -37,15 +42,24 @@ export async function measureBrowserBundle(): Promise<BundleSize> {
   const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[]
   let bytes = 0
   let gzipBytes = 0
+  let entryBytes = 0
+  let entryGzipBytes = 0
   let chunks = 0
   const modules = new Map<string, number>()
   for (const output of outputs) {
     for (const item of output.output) {
-      if (item.type !== 'chunk') continue
+      // Worker scripts come out as assets.
+      const code = item.type === 'chunk' ? Buffer.from(item.code) : item.fileName.endsWith('.js') ? Buffer.from(item.source) : undefined
+      if (code === undefined) continue
       chunks++
-      const code = Buffer.from(item.code)
+      const gzipped = gzipSync(code, { level: 9 }).byteLength
       bytes += code.byteLength
-      gzipBytes += gzipSync(code, { level: 9 }).byteLength
+      gzipBytes += gzipped
+      if (item.type === 'chunk' && item.isEntry) {
+        entryBytes += code.byteLength
+        entryGzipBytes += gzipped
+      }
+      if (item.type !== 'chunk') continue
       for (const [id, info] of Object.entries(item.modules)) {
         const name = packageOf(id)
         modules.set(name, (modules.get(name) ?? 0) + info.renderedLength)
@@ -56,7 +70,7 @@ export async function measureBrowserBundle(): Promise<BundleSize> {
     .map(([module, size]) => ({ module, bytes: size }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 12)
-  return { bytes, gzipBytes, chunks, largest }
+  return { entryBytes, entryGzipBytes, bytes, gzipBytes, chunks, largest }
 }
 
 /** `…/node_modules/.pnpm/x@1/node_modules/@scope/name/…` → `@scope/name`; our own files by folder. */
@@ -73,7 +87,10 @@ function packageOf(id: string): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const size = await measureBrowserBundle()
   const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`
-  console.log(`noodlenet/browser: ${kb(size.bytes)} minified, ${kb(size.gzipBytes)} gzip (budget ${kb(BUNDLE_BUDGET_GZIP_BYTES)})`)
+  console.log(
+    `noodlenet/browser entry: ${kb(size.entryBytes)} minified, ${kb(size.entryGzipBytes)} gzip (budget ${kb(BUNDLE_BUDGET_GZIP_BYTES)}); ` +
+      `all ${size.chunks} chunks and workers: ${kb(size.gzipBytes)} gzip`,
+  )
   for (const { module, bytes } of size.largest) console.log(`  ${module.padEnd(40)} ${kb(bytes)} rendered`)
-  process.exitCode = size.gzipBytes <= BUNDLE_BUDGET_GZIP_BYTES ? 0 : 1
+  process.exitCode = size.entryGzipBytes <= BUNDLE_BUDGET_GZIP_BYTES ? 0 : 1
 }

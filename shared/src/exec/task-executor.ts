@@ -1,25 +1,39 @@
 // What a node runs tasks with: its CpuExecutor (the platform's worker pool: built-in CPU kernels, an app's own
-// kernels, custom WebAssembly) behind the TaskExecutor interface the task service serves and schedules against.
+// kernels, custom WebAssembly) and, where the platform has a WebGPU device, a GPU runner for the kernels with a WGSL
+// implementation, behind the TaskExecutor interface the task service serves and schedules against. A task that
+// required a GPU runs on the GPU runner; every other task on the CPU.
 
+import { NoodleError } from '../errors.js'
 import type { TaskResult, TaskRun } from '../net/protocols.js'
 import type { TaskExecutor, TaskExecutorRunOptions } from '../orchestrator/task-service.js'
 import { CUSTOM_KERNELS } from '../scheduler/candidates.js'
 import type { SecurityLevel } from '../security/levels.js'
 import type { CpuExecutor } from './executor.js'
-import type { CpuKernel } from './kernel.js'
+import type { CpuKernel, KernelContext } from './kernel.js'
 import { BUILTIN_CPU_KERNELS } from './kernels/index.js'
 import { isCustomKernel } from './wasm-kernel.js'
 
 /** Custom kernels arrive from other peers as WebAssembly: never below INTERNAL (docs/SECURITY.md). */
 const CUSTOM_KERNEL_LEVEL: SecurityLevel = 'INTERNAL'
 
+/** A WebGPU runner as the executor uses it (packages/webgpu's WebGpuRunner): one dispatch at a time. */
+export interface GpuTaskRunner {
+  has(kernel: string): boolean
+  run(kernel: string, input: unknown, context: KernelContext): Promise<unknown>
+  destroy?(): void
+}
+
 export class CpuTaskExecutor implements TaskExecutor {
   readonly cpu: CpuExecutor
+  readonly gpu: GpuTaskRunner | undefined
   private readonly kernelsByName: ReadonlyMap<string, CpuKernel>
+  /** GPU tasks waiting or running (the runner serialises them; this bounds the line). */
+  private gpuTasks = 0
 
-  constructor(cpu: CpuExecutor, kernels: ReadonlyMap<string, CpuKernel> = BUILTIN_CPU_KERNELS) {
+  constructor(cpu: CpuExecutor, options: { kernels?: ReadonlyMap<string, CpuKernel>; gpu?: GpuTaskRunner } = {}) {
     this.cpu = cpu
-    this.kernelsByName = kernels
+    this.gpu = options.gpu
+    this.kernelsByName = options.kernels ?? BUILTIN_CPU_KERNELS
     cpu.start()
   }
 
@@ -33,6 +47,7 @@ export class CpuTaskExecutor implements TaskExecutor {
   }
 
   async run(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {
+    if (task.gpu === true) return this.runOnGpu(task, options)
     const result = await this.cpu.run(
       {
         kernel: task.kernel,
@@ -49,10 +64,41 @@ export class CpuTaskExecutor implements TaskExecutor {
 
   load(): { running: number; queueLength: number; queueLimit: number } {
     const stats = this.cpu.stats()
-    return { running: stats.running, queueLength: stats.queueLength, queueLimit: stats.queueLimit }
+    const gpuWaiting = Math.max(0, this.gpuTasks - 1)
+    return {
+      running: stats.running + Math.min(1, this.gpuTasks),
+      queueLength: stats.queueLength + gpuWaiting,
+      queueLimit: stats.queueLimit,
+    }
   }
 
   async stop(): Promise<void> {
     this.cpu.stop()
+    this.gpu?.destroy?.()
+  }
+
+  private async runOnGpu(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {
+    const gpu = this.gpu
+    if (gpu === undefined || !gpu.has(task.kernel)) {
+      throw new NoodleError(
+        'GPU_UNAVAILABLE',
+        `this peer has no WebGPU implementation of ${task.kernel}${gpu === undefined ? ' (no WebGPU device)' : ''}`,
+        'Leave out requires.gpu to run it on a CPU, or let the scheduler pick a peer with a GPU.',
+      )
+    }
+    if (this.gpuTasks >= this.cpu.queueLimit) {
+      throw new NoodleError('TASK_BUSY', 'the GPU queue is full', 'Retry later or elsewhere.', { retryAfterMs: 100 })
+    }
+    this.gpuTasks++
+    try {
+      const started = performance.now()
+      const output = await gpu.run(task.kernel, task.input, {
+        signal: options.signal,
+        progress: (fraction) => options.onProgress?.(fraction),
+      })
+      return { output, durationMs: performance.now() - started, backend: 'webgpu' }
+    } finally {
+      this.gpuTasks--
+    }
   }
 }

@@ -25,6 +25,8 @@ const TaskRunSchema = v.strictObject({
   priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(9)),
   /** How long the kernel may run on the executor (ms); the executor's default when absent. */
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(LIMITS.taskRunTimeoutMaxMs))),
+  /** Run the kernel's WebGPU implementation (the task required a GPU). */
+  gpu: v.optional(v.boolean()),
   /** A custom kernel's WebAssembly module, sent when the executor does not have it yet (content-addressed). */
   module: v.optional(v.pipe(v.instance(Uint8Array), v.maxLength(LIMITS.taskModuleMaxBytes))),
 })

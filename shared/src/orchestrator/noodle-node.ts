@@ -191,13 +191,19 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
 
   /** The platform's own executor, else a CpuExecutor over its worker pool with scheduler.concurrency workers (0:
    *  one per core the probe found); none on a platform without workers. */
-  private createExecutor(logger: Logger): TaskExecutor | undefined {
+  private async createExecutor(logger: Logger): Promise<TaskExecutor | undefined> {
     const own = this.platform.taskExecutor?.(this.config, logger)
     if (own !== undefined || this.platform.createWorkerPool === undefined) return own
     const { concurrency, queueLimit } = this.config.scheduler
     const cores = Math.max(1, this.hardware?.cpu.cores ?? 1)
     const cpu = new CpuExecutor({ pool: this.platform.createWorkerPool(), concurrency: concurrency > 0 ? concurrency : cores, queueLimit })
-    return new CpuTaskExecutor(cpu)
+    const gpu = await this.platform.gpuRunner?.(this.config).catch((err: unknown) => {
+      logger.warn({ err }, 'no WebGPU device: GPU kernels will not run here')
+      return undefined
+    })
+    // The profile says WebGPU only when this node can use it: the scheduler sends GPU tasks by it.
+    if (gpu === undefined && this.hardware?.webgpu !== undefined) this.hardware = { ...this.hardware, webgpu: undefined }
+    return new CpuTaskExecutor(cpu, { gpu })
   }
 
   /** Runs `kernel` on `input` on the best peer for it (this one included) and resolves with the output. Remote

@@ -9,6 +9,7 @@ import type { Logger, LogSink } from '../monitoring/logger.js'
 import type { HardwareProfile } from '../net/wire-schemas.js'
 import type { AuditStore } from '../security/audit.js'
 import type { RevocationStore } from '../security/revocation.js'
+import type { GpuTaskRunner } from '../exec/task-executor.js'
 import type { TaskExecutor } from './task-service.js'
 
 // libp2p's own option types take component factories of `any` components; so do we.
@@ -38,6 +39,9 @@ export interface Platform {
   auditStore?(config: NoodleConfig): AuditStore | undefined
   /** Where revocations persist (security.revocationsFile on Node); memory if absent. */
   revocationStore?(config: NoodleConfig): RevocationStore | undefined
+  /** A WebGPU device for the kernels with WGSL implementations (navigator.gpu in browsers); none when absent or when
+   *  it resolves to undefined. Asked once, at start. */
+  gpuRunner?(config: NoodleConfig): Promise<GpuTaskRunner | undefined>
   /** What runs tasks here (worker pool, WebGPU); without it the node submits tasks but runs none. */
   taskExecutor?(config: NoodleConfig, logger: Logger): TaskExecutor | undefined
   /** Workers for the CPU executor (worker_threads on Node, Web Workers in browsers); no executor when absent. */

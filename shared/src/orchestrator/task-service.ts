@@ -61,6 +61,14 @@ export interface RunOptions extends Omit<TaskDeclarationInput, 'kernel' | 'input
   onProgress?: (progress: TaskProgress) => void
 }
 
+/** A finished task: its output, the peer that ran it, the backend it ran on and for how long (ms). */
+export interface TaskOutcome {
+  output: unknown
+  peer: string
+  backend: TaskResult['backend']
+  durationMs: number
+}
+
 /** One result of `map()`, in completion order. */
 export type MapResult = { index: number; ok: true; output: unknown; peer: string } | { index: number; ok: false; error: NoodleError }
 
@@ -71,7 +79,7 @@ export interface TaskServiceComponents {
   /** This node's current profile (for the local candidate). */
   profile: () => Omit<NodeProfile, 'seq' | 'publishedAt'>
   /** Makes what runs tasks here, at start (after the hardware probe); without one this node only submits. */
-  executor?: () => TaskExecutor | undefined
+  executor?: () => TaskExecutor | undefined | Promise<TaskExecutor | undefined>
   /** Tokens this node holds for `/task/run` on other peers (used when a run names none). */
   tokens?: () => readonly string[]
 }
@@ -80,7 +88,7 @@ interface Pending {
   kernel: string
   options: RunOptions
   token: string | undefined
-  resolve: (value: { output: unknown; peer: string }) => void
+  resolve: (value: TaskOutcome) => void
   reject: (err: NoodleError) => void
   controller: AbortController
 }
@@ -127,7 +135,7 @@ export class TaskService {
     for (const profile of this.components.presence.profiles()) this.remote.set(profile.peerId, candidateFromProfile(profile))
     this.components.presence.addEventListener('presence:update', this.onUpdate)
     this.components.presence.addEventListener('presence:expire', this.onExpire)
-    const executor = this.components.executor?.()
+    const executor = await this.components.executor?.()
     this.executor = executor
     if (executor !== undefined) {
       await this.components.rpc.handle(
@@ -161,8 +169,8 @@ export class TaskService {
     return (await this.submit(kernel, input, options)).output
   }
 
-  /** Like run(), and says which peer ran it. */
-  submit(kernel: string, input: unknown, options: RunOptions = {}): Promise<{ output: unknown; peer: string }> {
+  /** Like run(), and says which peer ran it and on what. */
+  submit(kernel: string, input: unknown, options: RunOptions = {}): Promise<TaskOutcome> {
     if (!this.started) return Promise.reject(new NoodleError('NOT_STARTED', 'the node is not running', 'start it first'))
     const { token, timeoutMs, level, module, strategy, signal, onProgress, ...declared } = options
     signal?.throwIfAborted()
@@ -266,7 +274,17 @@ export class TaskService {
   private pump(): void {
     if (!this.started) return
     for (;;) {
-      const step = dispatchNext(this.queue, this.candidates(), {
+      const candidates = this.candidates()
+      // Every peer's queue is full, with tasks of ours among them: the next completion pumps again (send()), so the
+      // waiting tasks stay in line. Handed to the scheduler now, each would be deferred by schedulerRetryMs (1 s)
+      // however soon room comes: a map larger than the peers' queues would run one queueful per second.
+      if (this.inFlight.size > 0 && candidates.length > 0 && candidates.every(isFull)) {
+        this.queue.expire()
+        const wakeAt = this.queue.nextWakeAt()
+        if (wakeAt !== undefined) this.wakeUpAt(wakeAt)
+        return
+      }
+      const step = dispatchNext(this.queue, candidates, {
         model: this.model,
         // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
         // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
@@ -304,6 +322,7 @@ export class TaskService {
       kernel: entry.task.kernel,
       input: entry.task.input,
       priority: entry.task.priority,
+      ...(entry.task.requires.gpu === true ? { gpu: true } : {}),
       ...(options.level === undefined ? {} : { level: options.level }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.module === undefined ? {} : { module: options.module }),
@@ -315,7 +334,7 @@ export class TaskService {
       this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
       options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
       this.queue.done(entry)
-      pending.resolve({ output: result.output, peer: peer.peerId })
+      pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
     } catch (err) {
       this.failed(entry, peer.peerId, err)
     } finally {
@@ -364,6 +383,11 @@ export class TaskService {
     entry.data.controller.abort(error)
     entry.data.reject(error)
   }
+}
+
+/** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
+function isFull(candidate: Candidate): boolean {
+  return candidate.queueLimit !== undefined && candidate.queueLength >= candidate.queueLimit
 }
 
 /** Errors that say the peer, not the task, failed: the task goes elsewhere. */

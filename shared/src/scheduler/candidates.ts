@@ -19,9 +19,11 @@ export interface Candidate {
   readonly cores: number
   readonly totalMemoryMB: number
   readonly freeMemoryMB: number
-  /** A GPU the kernels can use: a WebGPU adapter that is not a software fallback. A GPU the probe saw without a
-   *  WebGPU adapter (a Node peer without Dawn) cannot run WGSL kernels, so it does not count. */
+  /** A WebGPU device the WGSL kernels can run on. A software adapter (SwiftShader, WARP) counts, as the correct but
+   *  slow GPU it is (`gpuFallback`: the cost model gives it no speed-up); a GPU the probe saw without a WebGPU
+   *  adapter (a Node peer without Dawn) cannot run WGSL kernels, so it does not. */
   readonly gpu: boolean
+  readonly gpuFallback: boolean
   readonly npu: boolean
   /** Load average per core (0 idle, 1 every core busy); 0 where the platform cannot tell. */
   readonly load: number
@@ -54,7 +56,8 @@ export function candidateFromProfile(profile: NodeProfile, init: CandidateInit =
     cores: Math.max(1, hardware.cpu.cores),
     totalMemoryMB: hardware.memory.totalMB,
     freeMemoryMB: Math.min(hardware.memory.freeMB, hardware.memory.totalMB),
-    gpu: webgpu !== undefined && !webgpu.fallback,
+    gpu: webgpu !== undefined,
+    gpuFallback: webgpu?.fallback === true,
     npu: hardware.npus.length > 0,
     load: hardware.load ?? 0,
     queueLength: profile.load.queueLength,

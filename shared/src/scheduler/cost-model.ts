@@ -234,7 +234,7 @@ export class CostModel {
 
   /** Core-equivalents: a rough size of the machine, until observations say how fast it really is. */
   #speed(candidate: Candidate, gpuTask: boolean): number {
-    return gpuTask && candidate.gpu ? candidate.cores * this.#gpuSpeedup : candidate.cores
+    return gpuTask && candidate.gpu && !candidate.gpuFallback ? candidate.cores * this.#gpuSpeedup : candidate.cores
   }
 
   /** Weight of the newest of `values` values: a plain mean at first, then an EWMA with weight alpha. */

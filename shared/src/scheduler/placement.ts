@@ -193,7 +193,7 @@ function unplaceable(task: TaskDeclaration, considered: number, misses: Uint32Ar
           pinned
             ? 'it needs a GPU and the peer has none'
             : `it needs a GPU and none of the ${plural(misses[GPU], 'peer')} that run the kernel has one`,
-          'A GPU here is a WebGPU adapter that is not a software fallback. Leave out requires.gpu to run on CPU, or add a peer with a GPU.',
+          'A GPU here is a WebGPU device (a browser tab with WebGPU, a Node peer with Dawn). Leave out requires.gpu to run on CPU, or add a peer with a GPU.',
         ]
       case NPU:
         return [

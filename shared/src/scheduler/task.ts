@@ -51,7 +51,7 @@ export const TaskRequirementsSchema = v.strictObject(
     cpu: v.optional(integer(1, 4096, 'number of CPU cores')),
     /** Free memory the peer must have, in megabytes. */
     memoryMB: v.optional(positive('megabytes')),
-    /** A GPU the kernels can use: a WebGPU adapter that is not a software fallback. */
+    /** A WebGPU device for the kernel's WGSL implementation (a software adapter qualifies, ranked below hardware). */
     gpu: v.optional(v.boolean('true or false')),
     /** A neural processing unit. */
     npu: v.optional(v.boolean('true or false')),

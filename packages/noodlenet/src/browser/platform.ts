@@ -1,6 +1,7 @@
 // The browser Platform: WebSockets (dial only: a tab cannot listen), WebRTC through the signalling servers in
 // config.network.signaling (packages/webrtc over the browser's RTCPeerConnection; the tab listens there),
-// IndexedDB for the audit log and revocations, the browser hardware probe, and log lines to the console.
+// IndexedDB for the audit log and revocations, the browser hardware probe, Web Workers for CPU kernels and the
+// page's WebGPU device for GPU kernels (packages/webgpu), and log lines to the console.
 
 import type { ConnectionGater } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
@@ -24,6 +25,8 @@ export interface BrowserPlatformOptions {
   logSink?: LogSink
   /** The hardware probe; the browser's own when absent. */
   probe?: () => Promise<HardwareProfile>
+  /** Offer this tab's WebGPU device to GPU kernels (default true when the browser has WebGPU). */
+  gpu?: boolean
 }
 
 const ALLOW_ALL_DIALS: ConnectionGater = { denyDialMultiaddr: () => false }
@@ -41,6 +44,13 @@ export function browserPlatform(options: BrowserPlatformOptions = {}): Platform 
     auditStore: () => new IndexedDbAuditStore({ name: database }),
     revocationStore: () => new IndexedDbRevocationStore({ name: database }),
     createWorkerPool: () => createWebWorkerPool(),
+    gpuRunner: async () => {
+      const gpu = (globalThis.navigator as Navigator | undefined)?.gpu
+      if (options.gpu === false || gpu === undefined) return undefined
+      // Loaded only where there is a GPU to use: the WGSL kernels and webgpu-utils are a third of the bundle.
+      const { WebGpuRunner } = await import('@noodlenet/webgpu')
+      return WebGpuRunner.requestDevice(gpu)
+    },
   }
 }
 

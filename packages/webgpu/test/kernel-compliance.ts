@@ -124,7 +124,11 @@ const CASES: Record<string, KernelCases> = {
       // Sizes that are not multiples of the WGSL's 64×64 block or its 16-deep steps along k, within one block and
       // across several.
       { what: '33×17 by 17×31 integers', input: { a: counting(33, 17), b: counting(17, 31) } },
-      { what: '130×37 by 37×70 integers (3×2 blocks, ragged)', input: { a: counting(130, 37), b: counting(37, 70) }, expected: naiveProduct(counting(130, 37), counting(37, 70)) },
+      {
+        what: '130×37 by 37×70 integers (3×2 blocks, ragged)',
+        input: { a: counting(130, 37), b: counting(37, 70) },
+        expected: naiveProduct(counting(130, 37), counting(37, 70)),
+      },
       { what: '64×64 fractions', input: { a: fractions(64, 64, 1), b: fractions(64, 64, 2) } },
     ],
     generated: fc

@@ -3,8 +3,10 @@
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
 //   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
-//   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, result?, error?}; ?wait=S
-//                          holds the answer up to S seconds until the task finishes
+//   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, backend?, result?, error?};
+//                          ?wait=S holds the answer up to S seconds until the task finishes
+//   POST /api/kernels      {"wasm": base64} registers a custom WebAssembly kernel → {"kernel": "custom:<sha256>"}
+// Binary values in task inputs and results are {"$bytes": base64} (json-bytes.ts).
 // Routes are a table so later features (topology, metrics) add rows, not branches; `:name` matches one segment.
 // Tasks submitted here act as this peer: they need no capability to run here, and carry the token given (or the
 // peer's own) to others.
@@ -13,6 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { LIMITS, NOODLENET_VERSION, NoodleError, type NoodleNode, parseTask, RevocationSchema, SECURITY_LEVELS } from '@noodlenet/shared'
 import * as v from 'valibot'
+import { fromJsonBytes, toJsonBytes } from './json-bytes.js'
 import { TaskRecords } from './task-records.js'
 
 export type RouteHandler = (req: IncomingMessage, node: NoodleNode, params: Record<string, string>) => Promise<unknown> | unknown
@@ -65,7 +68,7 @@ export class AdminApi {
         throw new BadRequest(
           `${v.getDotPath(extras.issues[0]) ?? 'body'}: must be ${extras.issues[0].expected ?? extras.issues[0].message}`,
         )
-      const task = parseTask(declaration)
+      const task = parseTask({ ...declaration, input: fromJsonBytes(declaration.input) })
       const { kernel, input, ...options } = task
       const record = this.tasks.submit(this.node, kernel, input, { ...options, ...extras.output })
       return { id: record.id }
@@ -75,7 +78,15 @@ export class AdminApi {
       const seconds = Number.isFinite(wait) ? Math.min(Math.max(wait, 0), MAX_WAIT_SECONDS) : 0
       const record = await this.tasks.settled(params.id, seconds * 1000)
       if (record === undefined) throw new NotFound(`no task ${params.id} here (finished tasks are kept for a while, then forgotten)`)
-      return record
+      return record.result === undefined ? record : { ...record, result: toJsonBytes(record.result) }
+    })
+    this.route('POST /api/kernels', async (req) => {
+      const body = await readJson(req, Math.ceil((LIMITS.taskModuleMaxBytes * 4) / 3) + 1024)
+      if (typeof body.wasm !== 'string') throw new BadRequest('wasm: must be the module as a base64 string')
+      const module = Buffer.from(body.wasm, 'base64')
+      if (module.byteLength === 0) throw new BadRequest('wasm: the module is empty (is it base64?)')
+      if (module.byteLength > LIMITS.taskModuleMaxBytes) throw new BadRequest(`wasm: the module is over ${LIMITS.taskModuleMaxBytes} bytes`)
+      return { kernel: await this.node.registerKernel(new Uint8Array(module)) }
     })
   }
 

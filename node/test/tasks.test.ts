@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LOOP_MODULE, REVERSE_MODULE } from '../../shared/test/wasm-modules.js'
 import { eventually, type PeerProcess, runCli, startPeer } from './support/peer-process.js'
 
 const peers: PeerProcess[] = []
@@ -126,6 +127,43 @@ describe('tasks through the admin API and `noodlenet run`', () => {
     expect(ran.stdout.trim()).toBe('"there"')
     const other = await onWorker('matmul', '{"a":[[1]],"b":[[1]]}')
     expect(JSON.parse(other.stderr)).toMatchObject({ code: 'CAPABILITY_MISSING' })
+  })
+
+  it('a custom WebAssembly kernel registered on one peer runs on another that never had it', async () => {
+    const rootKey = join(dir, 'wasm-root.key')
+    const root = JSON.parse((await runCli(['keygen', '--out', rootKey])).stdout).peerId as string
+    const worker = await peer(['--trusted-root', root]).ready
+    const submitter = peer(['--bootstrap', worker.addrs[0]])
+    const readySubmitter = await submitter.ready
+    await eventually(
+      async () => (await submitter.api<Array<{ peerId: string }>>('/api/peers')).some((p) => p.peerId === worker.peerId),
+      30_000,
+      'the peers to connect',
+    )
+    // Custom kernels are INTERNAL: the token must reach that level.
+    const token = (
+      await runCli(['token', 'issue', '--key', rootKey, '--to', readySubmitter.peerId, '--can', '/task/run', '--level', 'INTERNAL'])
+    ).stdout.trim()
+    const reverse = join(dir, 'reverse.wasm')
+    await writeFile(reverse, REVERSE_MODULE)
+    const input = JSON.stringify({ $bytes: Buffer.from([1, 2, 3, 4]).toString('base64') })
+    const onWorker = ['--api', readySubmitter.api, '--peer', worker.peerId, '--token', token]
+    const ran = await runCli(['run', '--wasm', reverse, '--input', input, ...onWorker])
+    expect(ran.stderr).toBe('')
+    expect(JSON.parse(ran.stdout)).toEqual({ $bytes: Buffer.from([4, 3, 2, 1]).toString('base64') })
+
+    // A module that never returns is stopped by its timeout; the worker peer runs the next one.
+    const loop = join(dir, 'loop.wasm')
+    await writeFile(loop, LOOP_MODULE)
+    const stuck = await runCli(['run', '--wasm', loop, '--input', input, '--timeout', '1', ...onWorker])
+    expect(JSON.parse(stuck.stderr)).toMatchObject({ code: 'TASK_TIMEOUT' })
+    expect((await runCli(['run', '--wasm', reverse, '--input', input, ...onWorker])).code).toBe(0)
+    // Not WebAssembly at all: refused where it is registered, with a typed error.
+    const junk = join(dir, 'junk.wasm')
+    await writeFile(junk, 'not a module')
+    const refused = await runCli(['run', '--wasm', junk, '--input', input, ...onWorker])
+    expect(refused.code).toBe(1)
+    expect(JSON.parse(refused.stderr)).toMatchObject({ code: 'WASM_INVALID' })
   })
 })
 

@@ -9,6 +9,7 @@ import { quote } from './token-input.js'
 
 export const RUN_HELP = `Usage: noodlenet run KERNEL --input JSON|@FILE [options]
        noodlenet run KERNEL --inputs JSON|@FILE [options]
+       noodlenet run --wasm FILE --input JSON|@FILE [options]
 
 Submits a task through a running peer's admin API (the task acts as that peer: it runs
 there without a token, and carries --token to others), waits for it and prints its
@@ -16,10 +17,13 @@ result as JSON on stdout. On failure it prints {"code":"...","message":"..."} on
 and exits 1. With --inputs (a JSON array) it runs one task per element and prints the
 results as a JSON array in input order; a progress bar goes to stderr on a terminal.
 
-Kernels: echo, delay, matmul, saxpy, mandelbrot, sha256-search (docs/KERNELS.md).
+Kernels: echo, delay, matmul, saxpy, mandelbrot, sha256-search (docs/KERNELS.md), or a custom
+WebAssembly kernel (--wasm: registered with the peer, then sent to whichever peer runs it).
+Bytes in inputs and results are written {"$bytes":"<base64>"}.
 
 Options:
   --input JSON|@FILE     the task's input, e.g. '{"a":[[1,2]],"b":[[3],[4]]}'
+  --wasm FILE            a custom kernel module (docs/KERNELS.md's ABI) to run instead of KERNEL
   --inputs JSON|@FILE    a JSON array of inputs: one task each (a map)
   --api URL              the peer's admin API (default http://127.0.0.1:7420)
   --token TOKEN|@FILE    capability token for /task/run on other peers
@@ -35,6 +39,7 @@ Exit codes: 0 when every task succeeded, 1 when one failed, 2 for usage errors.`
 
 const OPTIONS = {
   input: { type: 'string' },
+  wasm: { type: 'string' },
   inputs: { type: 'string' },
   api: { type: 'string' },
   token: { type: 'string' },
@@ -73,10 +78,29 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${RUN_HELP}\n`)
     return 0
   }
-  const kernel = positionals[0]
-  if (kernel === undefined) throw new UsageError('name the kernel to run, e.g. `noodlenet run echo --input \'"hi"\'`')
+  if ((positionals[0] === undefined) === (values.wasm === undefined)) {
+    throw new UsageError('name the kernel to run (e.g. `noodlenet run echo --input \'"hi"\'`) or give --wasm FILE, not both')
+  }
   if ((values.input === undefined) === (values.inputs === undefined)) throw new UsageError('give exactly one of --input and --inputs')
   const api = (values.api ?? 'http://127.0.0.1:7420').replace(/\/+$/, '')
+  let kernel = positionals[0]
+  if (values.wasm !== undefined) {
+    let module: Buffer
+    try {
+      module = await readFile(values.wasm)
+    } catch (err) {
+      throw new UsageError(
+        `--wasm ${quote(values.wasm)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      )
+    }
+    try {
+      kernel = ((await call(api, '/api/kernels', post({ wasm: module.toString('base64') }))) as { kernel: string }).kernel
+    } catch (err) {
+      if (!(err instanceof TaskFailure)) throw err
+      process.stderr.write(`${JSON.stringify({ code: err.code, message: err.message })}\n`)
+      return 1
+    }
+  }
   const declaration = {
     kernel,
     ...(values.peer === undefined ? {} : { peer: values.peer }),
@@ -128,12 +152,12 @@ async function runMap(api: string, declaration: Record<string, unknown>, inputs:
 }
 
 async function submit(api: string, body: Record<string, unknown>): Promise<string> {
-  const answer = await call(api, '/api/tasks', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
+  const answer = await call(api, '/api/tasks', post(body))
   return (answer as { id: string }).id
+}
+
+function post(body: unknown): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
 }
 
 /** Long-polls the task until it finishes; throws TaskFailure with the task's error when it failed. */

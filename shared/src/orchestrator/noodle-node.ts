@@ -221,6 +221,11 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     return this.tasks.map(kernel, inputs, options)
   }
 
+  /** Registers a custom WebAssembly kernel (docs/KERNELS.md) and returns its name, `custom:<sha256>`, for run(). */
+  registerKernel(module: Uint8Array): Promise<string> {
+    return this.tasks.registerKernel(module)
+  }
+
   /** Keeps a capability token (issued to this node) to present when sending tasks; the first one held is used. */
   addCapability(token: string): void {
     if (!this.capabilities.includes(token)) this.capabilities.push(token)

@@ -4,12 +4,12 @@
 
 import type { ConnectionGater, PeerDiscovery, Transport } from '@libp2p/interface'
 import type { NoodleConfig } from '../config/schema.js'
+import type { GpuTaskRunner } from '../exec/task-executor.js'
 import type { WorkerPool } from '../exec/worker-pool.js'
 import type { Logger, LogSink } from '../monitoring/logger.js'
 import type { HardwareProfile } from '../net/wire-schemas.js'
 import type { AuditStore } from '../security/audit.js'
 import type { RevocationStore } from '../security/revocation.js'
-import type { GpuTaskRunner } from '../exec/task-executor.js'
 import type { TaskExecutor } from './task-service.js'
 
 // libp2p's own option types take component factories of `any` components; so do we.

@@ -6,6 +6,7 @@
 
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
+import { compileWasmKernel, wasmKernelId } from '../exec/wasm-kernel.js'
 import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
 import type { PresenceService } from '../net/presence.js'
@@ -53,7 +54,8 @@ export interface RunOptions extends Omit<TaskDeclarationInput, 'kernel' | 'input
   timeoutMs?: number
   /** The task's level; the kernel's own when absent (an executor raises it to the kernel's level). */
   level?: SecurityLevel
-  /** A custom kernel's WebAssembly module (the kernel name is `custom:<its sha256>`). */
+  /** A custom kernel's WebAssembly module (the kernel name is `custom:<its sha256>`); registerKernel() saves
+   *  passing it every time. */
   module?: Uint8Array<ArrayBuffer>
   /** A scoring function (or registered name) instead of the task's `placement`. */
   strategy?: ScoringStrategy | string
@@ -108,6 +110,8 @@ export class TaskService {
   private readonly remote = new Map<string, Candidate>()
   /** Tasks this node has handed to each peer and not yet heard back about. */
   private readonly inFlight = new Map<string, number>()
+  /** Custom WebAssembly kernels registered here, by name, and the peers known to have each one cached. */
+  private readonly modules = new Map<string, { bytes: Uint8Array<ArrayBuffer>; holders: Set<string> }>()
   /** The capability token each queued task carries, for the placement's authorisation check. */
   private readonly tokens = new WeakMap<object, string | undefined>()
   private wake: ReturnType<typeof setTimeout> | undefined
@@ -162,6 +166,18 @@ export class TaskService {
     }
     await this.executor?.stop?.()
     this.executor = undefined
+  }
+
+  /** Registers a custom kernel (a WebAssembly module following docs/KERNELS.md's ABI) and returns its name,
+   *  `custom:<sha256>`. Tasks for that name then carry the module to each peer the first time it gets one; the
+   *  peer checks, compiles and caches it by hash. */
+  async registerKernel(module: Uint8Array): Promise<string> {
+    const bytes = new Uint8Array(module)
+    const name = await wasmKernelId(bytes)
+    // Checked here as every executor will check it (valid, no imports, bounded memory): a bad module fails now.
+    if (!this.modules.has(name)) await compileWasmKernel(name, bytes)
+    this.modules.set(name, this.modules.get(name) ?? { bytes, holders: new Set() })
+    return name
   }
 
   /** Runs `kernel` on `input` wherever the scheduler places it and resolves with its output. */
@@ -318,6 +334,9 @@ export class TaskService {
   private async send(entry: QueuedTask<Pending>, peer: Candidate): Promise<void> {
     const pending = entry.data
     const { options } = pending
+    const registered = this.modules.get(entry.task.kernel)
+    // A registered module goes along until the peer has run the kernel once (it caches modules by hash).
+    const module = options.module ?? (registered !== undefined && !registered.holders.has(peer.peerId) ? registered.bytes : undefined)
     const task: TaskRun = {
       kernel: entry.task.kernel,
       input: entry.task.input,
@@ -325,13 +344,14 @@ export class TaskService {
       ...(entry.task.requires.gpu === true ? { gpu: true } : {}),
       ...(options.level === undefined ? {} : { level: options.level }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-      ...(options.module === undefined ? {} : { module: options.module }),
+      ...(module === undefined ? {} : { module }),
     }
     this.inFlight.set(peer.peerId, (this.inFlight.get(peer.peerId) ?? 0) + 1)
     options.onProgress?.({ stage: 'placed', peer: peer.peerId, attempt: entry.attempts })
     try {
       const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending)
       this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
+      registered?.holders.add(peer.peerId)
       options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
       this.queue.done(entry)
       pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
@@ -365,6 +385,11 @@ export class TaskService {
     if (pending.controller.signal.aborted) return
     const error = isNoodleError(err) ? err : new NoodleError('HANDLER_FAILED', `the task failed: ${(err as Error)?.message ?? err}`)
     pending.options.onProgress?.({ stage: 'retry', peer, code: error.code, message: error.message })
+    // The peer evicted a custom kernel we thought it held: send the module again.
+    if (error.code === 'KERNEL_UNKNOWN' && this.modules.get(entry.task.kernel)?.holders.delete(peer) === true) {
+      this.queue.requeue(entry)
+      return
+    }
     if (error.code === 'TASK_BUSY') {
       this.queue.retryAfter(entry, peer, error.retryAfterMs ?? LIMITS.schedulerRetryMs)
       return

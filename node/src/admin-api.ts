@@ -1,5 +1,5 @@
 // The admin HTTP API of a Node peer, bound to 127.0.0.1 by default: whoever reaches it acts as this peer.
-//   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers}
+//   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers, executor: counters | null}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
 //   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
@@ -47,6 +47,7 @@ export class AdminApi {
       version: NOODLENET_VERSION,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       peers: this.node.peers().length,
+      executor: this.node.tasks.executor?.stats?.() ?? null,
     }))
     this.route('GET /api/peers', () => this.node.peers())
     this.route('POST /api/revocations', async (req) => {

@@ -72,6 +72,10 @@ export class CpuTaskExecutor implements TaskExecutor {
     }
   }
 
+  stats(): Record<string, number> {
+    return { ...this.cpu.stats(), gpuTasks: this.gpuTasks }
+  }
+
   async stop(): Promise<void> {
     this.cpu.stop()
     this.gpu?.destroy?.()

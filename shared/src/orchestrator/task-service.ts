@@ -31,6 +31,8 @@ export interface TaskExecutor {
    *  was decoded for this call and nothing else holds it, so its buffers may be moved to a worker, not copied. */
   run(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult>
   load(): { running: number; queueLength: number; queueLimit: number }
+  /** Counters for operators (completed, failed, rejected as busy, …). */
+  stats?(): Record<string, number>
   stop?(): Promise<void>
 }
 
@@ -302,6 +304,7 @@ export class TaskService {
       }
       const step = dispatchNext(this.queue, candidates, {
         model: this.model,
+        inFlight: this.inFlight,
         // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
         // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
         authorize: (candidate, task) => candidate.local || task.peer !== undefined || this.tokens.get(task) !== undefined,

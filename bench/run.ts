@@ -10,6 +10,7 @@ import { matmulBenchmark } from './matmul.js'
 import { placementBenchmark } from './placement.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
+import { tasksBenchmark } from './tasks.js'
 import { tokensBenchmark } from './tokens.js'
 import { webrtcBenchmark } from './webrtc.js'
 
@@ -18,6 +19,7 @@ const BENCHMARKS: Benchmark[] = [
   tokensBenchmark,
   webrtcBenchmark,
   placementBenchmark,
+  tasksBenchmark,
   bundleBenchmark,
   matmulBenchmark,
 ]

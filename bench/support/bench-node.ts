@@ -3,20 +3,48 @@
 
 // The Node shims and platform come straight from node/src: @noodlenet/node exports neither (it is the CLI's package).
 import '../../node/src/shims.js'
+import { createInterface } from 'node:readline'
 import { NoodleNode, resolveConfig } from '@noodlenet/shared'
 import { nodePlatform } from '../../node/src/platform.js'
 
-export async function startBenchNode(): Promise<NoodleNode> {
+export interface BenchNodeOptions {
+  /** Roots whose capability tokens this node honours (security.trustedRoots). */
+  trustedRoots?: string[]
+  /** false: no worker pool, so no executor; the node only submits tasks. Default true. */
+  executes?: boolean
+}
+
+export async function startBenchNode(options: BenchNodeOptions = {}): Promise<NoodleNode> {
   const config = resolveConfig([
     {
       source: 'bench',
       values: {
         network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, presenceIntervalMs: 600_000 },
         monitoring: { logLevel: 'ERROR' },
+        security: { trustedRoots: options.trustedRoots ?? [] },
       },
     },
   ])
-  const node = await NoodleNode.create({ config, platform: nodePlatform() })
+  const platform = nodePlatform()
+  if (options.executes === false) delete platform.createWorkerPool
+  const node = await NoodleNode.create({ config, platform })
   await node.start()
   return node
+}
+
+/** The rest of a benchmark's server process (bench-process.ts starts it): prints the ready line ({ peerId, addrs })
+ *  on stdout, hands every stdin line to `onCommand`, and stops the node and exits when stdin closes or on SIGTERM. */
+export function serveBenchProcess(node: NoodleNode, onCommand?: (line: string) => void): void {
+  let stopping = false
+  const stop = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    await node.stop()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop())
+  const lines = createInterface({ input: process.stdin })
+  lines.on('line', (line) => onCommand?.(line))
+  lines.on('close', () => void stop())
+  process.stdout.write(`${JSON.stringify({ peerId: node.peerId.toString(), addrs: node.addrs() })}\n`)
 }

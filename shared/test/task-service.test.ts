@@ -161,6 +161,27 @@ describe('tasks across nodes', () => {
     expect(small.ran + large.ran).toBe(200)
   })
 
+  it("a map larger than the peer's queue sends each task as room frees up, not a queueful per retry interval", async () => {
+    const { root, grant } = await authority()
+    // It advertises a queue of 16 and 2 cores: the submitter keeps at most 18 tasks there at once.
+    const worker = await startNode({ executor: new FakeExecutor(16), trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    submitter.addCapability(await grant(submitter))
+    const started = performance.now()
+    let done = 0
+    for await (const result of submitter.map(
+      'echo',
+      Array.from({ length: 100 }, (_, i) => i),
+      { peer: worker.peerId.toString() },
+    )) {
+      if (result.ok) done++
+    }
+    expect(done).toBe(100)
+    // Waiting schedulerRetryMs (1 s) for room each time would take 5 s for the 82 beyond the first 18.
+    expect(performance.now() - started).toBeLessThan(3_000)
+  })
+
   it('cancelling a queued or running task rejects it with TASK_ABORTED', async () => {
     const executor = new FakeExecutor(16, true)
     const node = await startNode({ executor })

@@ -4,15 +4,19 @@
 // for several) names peers to join through over WebSockets. Links to tabs and Node peers are WebRTC through the
 // signalling server that served the page (or `signaling=URL`, repeatable); `ice=loopback` keeps WebRTC on this
 // machine. `trust=PEERID` (repeatable) names the keys whose capability tokens let other peers run tasks here; the
-// tab runs them in Web Workers (as many as the cores it shares) and on its WebGPU device when the GPU is on. The
-// node is `window.noodle` for the console and for automation.
+// tab runs them in Web Workers (as many as the cores it shares) and on its WebGPU device when the GPU is on;
+// `token=TOKEN` is a capability this tab presents to run its own tasks on others (the Mandelbrot demo). The node is
+// `window.noodle` for the console and for automation.
 
 import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE } from '@noodlenet/shared'
 import { createNode, probeBrowserHardware } from 'noodlenet/browser'
+import { type DemoResult, renderMandelbrot } from './mandelbrot-demo.js'
 
 export interface NoodleHandle {
   readonly peerId: string
   peers(): Promise<PeerSummary[]>
+  /** Renders the Mandelbrot demo on the mesh; resolves with the tiles each peer computed. */
+  mandelbrot(): Promise<{ byPeer: Record<string, number>; failed: number }>
   readonly node: NoodleNode
 }
 
@@ -28,6 +32,7 @@ const cores = $<HTMLInputElement>('cores')
 const gpu = $<HTMLInputElement>('gpu')
 const bootstrapInput = $<HTMLInputElement>('bootstrap')
 const joinButton = $<HTMLButtonElement>('join')
+const renderButton = $<HTMLButtonElement>('render')
 const leaveButton = $<HTMLButtonElement>('leave')
 
 const maxCores = navigator.hardwareConcurrency || 1
@@ -125,7 +130,17 @@ async function join(): Promise<void> {
     return
   }
   const current = node
-  window.noodle = { peerId: current.peerId.toString(), peers: async () => current.peers(), node: current }
+  for (const token of params.getAll('token')) if (token !== '') current.addCapability(token)
+  window.noodle = {
+    peerId: current.peerId.toString(),
+    peers: async () => current.peers(),
+    mandelbrot: async () => {
+      const result = await demo(current)
+      return { byPeer: Object.fromEntries(result.byPeer), failed: result.failed }
+    },
+    node: current,
+  }
+  renderButton.disabled = false
   $('peer-id').textContent = current.peerId.toString()
   $('state').textContent = 'contributing'
   joinButton.hidden = true
@@ -137,7 +152,22 @@ async function join(): Promise<void> {
   update()
 }
 
+/** One render at a time; the button is busy meanwhile. */
+async function demo(current: NoodleNode): Promise<DemoResult> {
+  renderButton.disabled = true
+  try {
+    return await renderMandelbrot(current, {
+      canvas: $<HTMLCanvasElement>('mandelbrot'),
+      legend: $('demo-legend'),
+      status: $('demo-status'),
+    })
+  } finally {
+    renderButton.disabled = node === undefined
+  }
+}
+
 async function leave(): Promise<void> {
+  renderButton.disabled = true
   clearInterval(refresh)
   await node?.stop()
   node = undefined
@@ -152,5 +182,8 @@ async function leave(): Promise<void> {
 }
 
 joinButton.addEventListener('click', () => void join())
+renderButton.addEventListener('click', () => {
+  if (node !== undefined) void demo(node).catch((err: Error) => showError(`The demo failed: ${err.message}`))
+})
 leaveButton.addEventListener('click', () => void leave())
 if (params.get('join') === '1') void join()

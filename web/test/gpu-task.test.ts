@@ -4,20 +4,16 @@
 // submitter's token. The task runs on the tab's GPU and the right product comes back. A task that needs more memory
 // than any peer has fails at once with a sentence saying so.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize } from 'node:path'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, type PeerProcess, runCli, startPeer } from '../../node/test/support/peer-process.js'
-import { buildWebApp, launchChromium } from './support/browser.js'
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+import { buildWebApp, launchChromium, serveStatic } from './support/browser.js'
 
 let app: Awaited<ReturnType<typeof buildWebApp>>
-let server: Server
+let server: Awaited<ReturnType<typeof serveStatic>>
 let pageUrl: string
 let browser: Browser | undefined
 let dir: string
@@ -26,25 +22,15 @@ const peers: PeerProcess[] = []
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'noodlenet-gpu-'))
   app = await buildWebApp()
-  server = createServer(async (req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html'
-    try {
-      const body = await readFile(join(app.dir, path))
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
-      res.end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  server = await serveStatic(app.dir)
+  pageUrl = server.url
   browser = await launchChromium(['--enable-unsafe-webgpu'])
 }, 120_000)
 
 afterAll(async () => {
   await browser?.close()
   await Promise.all(peers.map((peer) => peer.kill()))
-  await new Promise((resolve) => server?.close(resolve))
+  await server?.close()
   await app?.remove()
   await rm(dir, { recursive: true, force: true })
 })

@@ -2,19 +2,15 @@
 // the tab becomes a node and links to a real `noodlenet start` process over WebSockets with noise, seen from both
 // sides (window.noodle.peers() and the Node peer's /api/peers). A screenshot goes to test-artifacts/.
 
-import { mkdir, readFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { extname, join, normalize } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiPeer, eventually, PeerProcess } from '../../node/test/support/peer-process.js'
-import { ARTIFACTS, buildWebApp, launchChromium } from './support/browser.js'
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+import { ARTIFACTS, buildWebApp, launchChromium, serveStatic } from './support/browser.js'
 
 let app: Awaited<ReturnType<typeof buildWebApp>>
-let server: Server
+let server: Awaited<ReturnType<typeof serveStatic>>
 let pageUrl: string
 let browser: Browser | undefined
 const peers: PeerProcess[] = []
@@ -22,25 +18,15 @@ const peers: PeerProcess[] = []
 beforeAll(async () => {
   app = await buildWebApp()
   // A plain static server, not the signalling server: this page links over WebSockets only.
-  server = createServer(async (req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html'
-    try {
-      const body = await readFile(join(app.dir, path))
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
-      res.end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  pageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  server = await serveStatic(app.dir)
+  pageUrl = server.url
   browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {
   await browser?.close()
   await Promise.all(peers.map((peer) => peer.kill()))
-  await new Promise((resolve) => server?.close(resolve))
+  await server?.close()
   await app?.remove()
 })
 

@@ -1,9 +1,11 @@
 // What the web app's Chromium tests share: a production build of the app in a temporary folder, Debian's headless
 // Chromium with the flags of ../shared/MACHINE.md, and polling a page for state that has no event to await.
 
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { build } from 'vite'
@@ -19,6 +21,28 @@ export async function buildWebApp(): Promise<{ dir: string; remove(): Promise<vo
   const dir = await mkdtemp(join(tmpdir(), 'noodlenet-web-'))
   await build({ root: webRoot, configFile: join(webRoot, 'vite.config.ts'), logLevel: 'warn', build: { outDir: dir, emptyOutDir: true } })
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+
+/** Serves `dir` on 127.0.0.1 (a port the OS picks), as a plain static host would: not the signalling server, so a
+ *  page from here links over WebSockets only. */
+export async function serveStatic(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '') || 'index.html'
+    try {
+      const body = await readFile(join(dir, path))
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' })
+      res.end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
 }
 
 /** Flags that let tabs offer loopback ICE candidates: without camera/microphone permission Chromium offers only

@@ -28,6 +28,8 @@ afterEach(async () => {
 class FakeExecutor implements TaskExecutor {
   running = 0
   ran = 0
+  /** TASK_BUSY answers given. */
+  busy = 0
   private readonly gates: Array<() => void> = []
 
   constructor(
@@ -44,6 +46,7 @@ class FakeExecutor implements TaskExecutor {
   }
 
   async run(task: TaskRun) {
+    if (this.running >= this.limit) this.busy++
     if (this.running >= this.limit) throw new NoodleError('TASK_BUSY', 'the executor is full', 'retry later', { retryAfterMs: 20 })
     this.running++
     try {
@@ -164,11 +167,11 @@ describe('tasks across nodes', () => {
   it("a map larger than the peer's queue sends each task as room frees up, not a queueful per retry interval", async () => {
     const { root, grant } = await authority()
     // It advertises a queue of 16 and 2 cores: the submitter keeps at most 18 tasks there at once.
-    const worker = await startNode({ executor: new FakeExecutor(16), trustedRoots: [root] })
+    const executor = new FakeExecutor(16)
+    const worker = await startNode({ executor, trustedRoots: [root] })
     const submitter = await startNode({ bootstrap: worker.addrs()[0] })
     await knows(submitter, [worker])
     submitter.addCapability(await grant(submitter))
-    const started = performance.now()
     let done = 0
     for await (const result of submitter.map(
       'echo',
@@ -178,8 +181,29 @@ describe('tasks across nodes', () => {
       if (result.ok) done++
     }
     expect(done).toBe(100)
-    // Waiting schedulerRetryMs (1 s) for room each time would take 5 s for the 82 beyond the first 18.
-    expect(performance.now() - started).toBeLessThan(3_000)
+    // The submitter kept within the queue the peer advertised: it never had to be told "busy". (How soon each task
+    // goes once room frees up is a timing, measured in bench/tasks.ts, not asserted here.)
+    expect(executor.busy).toBe(0)
+    expect(executor.ran).toBe(100)
+  })
+
+  it("an app's own scoring function places tasks, passed per run or registered by name", async () => {
+    const { root, grant } = await authority()
+    const [x, y] = [new FakeExecutor(), new FakeExecutor()]
+    const a = await startNode({ executor: x, trustedRoots: [root] })
+    const b = await startNode({ executor: y, trustedRoots: [root], bootstrap: a.addrs()[0] })
+    const submitter = await startNode({ bootstrap: a.addrs()[0] })
+    await knows(submitter, [a, b])
+    submitter.addCapability(await grant(submitter))
+    const onB = b.peerId.toString()
+    // Lower is better: everything to b, whatever the cost model thinks.
+    const preferB = (_task: unknown, candidate: { peerId: string }) => (candidate.peerId === onB ? 0 : 1)
+    for (let i = 0; i < 10; i++) await submitter.run('echo', i, { strategy: preferB })
+    expect([x.ran, y.ran]).toEqual([0, 10])
+    submitter.tasks.strategies.register('prefer-a', (_task, candidate) => (candidate.peerId === a.peerId.toString() ? 0 : 1))
+    for (let i = 0; i < 5; i++) await submitter.run('echo', i, { strategy: 'prefer-a' })
+    expect([x.ran, y.ran]).toEqual([5, 10])
+    await expect(submitter.run('echo', 1, { strategy: 'no-such-strategy' })).rejects.toMatchObject({ code: 'TASK_INVALID' })
   })
 
   it('cancelling a queued or running task rejects it with TASK_ABORTED', async () => {

@@ -17,7 +17,7 @@ import type { NodeProfile } from '../net/wire-schemas.js'
 import { type Candidate, candidateFromProfile } from '../scheduler/candidates.js'
 import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
-import type { ScoringStrategy } from '../scheduler/strategies.js'
+import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
 import { parseTask, type TaskDeclarationInput } from '../scheduler/task.js'
 import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
 import { levelRank, type SecurityLevel } from '../security/levels.js'
@@ -108,6 +108,19 @@ export class TaskService {
   executor: TaskExecutor | undefined
   private readonly log: Logger
   readonly model = new CostModel()
+  /** Placement strategies by name: the built-ins, and an app's own (`strategies.register(name, fn)`), which a run
+   *  then names with `strategy`. */
+  readonly strategies = new StrategyRegistry()
+  /** A run's own scoring function (options.strategy), by its task. */
+  private readonly taskStrategies = new WeakMap<object, ScoringStrategy>()
+  /** The strategy of the task being placed: looked up once per task, not once per candidate. */
+  private placing: { task: object; strategy: ScoringStrategy } | undefined
+  private readonly scorePlacement: ScoringStrategy = (task, candidate, estimate) => {
+    if (this.placing?.task !== task) {
+      this.placing = { task, strategy: this.taskStrategies.get(task) ?? this.strategies.get(task.placement) }
+    }
+    return this.placing.strategy(task, candidate, estimate)
+  }
   private readonly queue: TaskQueue<Pending>
   /** Remote peers by id, from presence gossip. */
   private readonly remote = new Map<string, Candidate>()
@@ -208,6 +221,9 @@ export class TaskService {
         controller: new AbortController(),
       }
       this.tokens.set(task, pending.token)
+      if (strategy !== undefined) {
+        this.taskStrategies.set(task, typeof strategy === 'function' ? strategy : this.strategies.get(strategy))
+      }
       const entry = this.queue.push(task, pending)
       if (signal !== undefined) {
         const onAbort = (): void => {
@@ -310,6 +326,7 @@ export class TaskService {
       const step = dispatchNext(this.queue, candidates, {
         model: this.model,
         inFlight: this.inFlight,
+        strategy: this.scorePlacement,
         // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
         // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
         authorize: (candidate, task) => candidate.local || task.peer !== undefined || this.tokens.get(task) !== undefined,

@@ -206,6 +206,14 @@ describe('tasks across nodes', () => {
     await expect(submitter.run('echo', 1, { strategy: 'no-such-strategy' })).rejects.toMatchObject({ code: 'TASK_INVALID' })
   })
 
+  it('a map with a bad input yields that one as a typed failure and runs the rest', async () => {
+    const node = await startNode({ executor: new FakeExecutor() })
+    const results = []
+    for await (const result of node.map('double', [1, 2, new Date(), 4])) results.push(result)
+    expect(results.filter((r) => r.ok)).toHaveLength(3)
+    expect(results.find((r) => !r.ok)).toMatchObject({ index: 2, ok: false, error: { code: 'TASK_INVALID' } })
+  })
+
   it('cancelling a queued or running task rejects it with TASK_ABORTED', async () => {
     const executor = new FakeExecutor(16, true)
     const node = await startNode({ executor })

@@ -18,7 +18,7 @@ import { type Candidate, candidateFromProfile } from '../scheduler/candidates.js
 import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
 import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
-import { parseTask, type TaskDeclarationInput } from '../scheduler/task.js'
+import { parseTask, type TaskDeclaration, type TaskDeclarationInput } from '../scheduler/task.js'
 import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
 import { levelRank, type SecurityLevel } from '../security/levels.js'
 
@@ -209,8 +209,14 @@ export class TaskService {
   submit(kernel: string, input: unknown, options: RunOptions = {}): Promise<TaskOutcome> {
     if (!this.started) return Promise.reject(new NoodleError('NOT_STARTED', 'the node is not running', 'start it first'))
     const { token, timeoutMs, level, module, strategy, signal, onProgress, ...declared } = options
-    signal?.throwIfAborted()
-    const task = parseTask({ ...declared, kernel, input })
+    // Bad input rejects, like every other failure: a map of many inputs reports the bad one and goes on.
+    let task: TaskDeclaration
+    try {
+      signal?.throwIfAborted()
+      task = parseTask({ ...declared, kernel, input })
+    } catch (err) {
+      return Promise.reject(isNoodleError(err) ? err : new NoodleError('TASK_ABORTED', 'the task was cancelled before it was queued', ''))
+    }
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         kernel,

@@ -24,6 +24,18 @@ export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
     probeHardware: () => probeHardware(),
     sampleLoad,
     logSink: options.logSink ?? stderrSink,
+    gpuRunner: async (config) => {
+      if (config.scheduler.gpu === 'off') return undefined
+      // Dawn runs in a child process: a native crash there costs the GPU kernels, not the node (decisions/0007).
+      const { DawnProcess } = await import('@noodlenet/webgpu/node')
+      const dawn = await DawnProcess.start({ adapter: config.scheduler.gpu })
+      return {
+        adapter: dawn.adapter,
+        has: (kernel) => dawn.kernels.includes(kernel),
+        run: (kernel, input, context) => dawn.run(kernel, input, context),
+        destroy: () => void dawn.stop(),
+      }
+    },
     auditStore: (config) => (config.security.auditLog === null ? undefined : new FileAuditStore(config.security.auditLog)),
     revocationStore: (config) =>
       config.security.revocationsFile === null ? undefined : new FileRevocationStore(config.security.revocationsFile),

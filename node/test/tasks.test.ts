@@ -81,6 +81,15 @@ describe('tasks through the admin API and `noodlenet run`', () => {
     expect((await runCli(['run', 'echo', '--api', api, '--input', '"still here"'])).stdout.trim()).toBe('"still here"')
   })
 
+  it('a peer started with --gpu runs GPU tasks on Dawn in a child process (SwiftShader here)', async () => {
+    const { api } = await peer(['--gpu', 'any']).ready
+    const posted = await post(api, '/api/tasks', { kernel: 'matmul', input: { a: [[1, 2]], b: [[3], [4]] }, requires: { gpu: true } })
+    const record = (await (await fetch(`${api}/api/tasks/${posted.body.id}?wait=60`)).json()) as Record<string, unknown>
+    expect(record).toMatchObject({ status: 'done', backend: 'webgpu', result: [[11]] })
+    const health = (await (await fetch(`${api}/health`)).json()) as { executor: { gpuTasks: number } }
+    expect(health.executor.gpuTasks).toBe(0)
+  })
+
   it('says so when no peer listens at --api', async () => {
     const run = await runCli(['run', 'echo', '--api', 'http://127.0.0.1:9', '--input', '1'])
     expect(run.code).toBe(1)

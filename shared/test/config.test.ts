@@ -56,7 +56,7 @@ describe('defaults', () => {
         apiPort: 7420,
       },
       security: { level: 'PUBLIC', trustedRoots: [], rules: [], auditLog: null, revocationsFile: null },
-      scheduler: { concurrency: 0, queueLimit: 256 },
+      scheduler: { concurrency: 0, queueLimit: 256, gpu: 'off' },
       monitoring: { logLevel: 'INFO', intervalSeconds: 10 },
     })
   })

@@ -24,6 +24,8 @@ Options:
   --ice-server URL         STUN or TURN server for WebRTC links, e.g. stun:stun.example.org:3478
                            (repeatable; TURN credentials go in the config file)
   --ice-candidates POLICY  all (default) or loopback: keep WebRTC traffic on this machine
+  --gpu ADAPTER            run WGSL kernels on this machine's GPU through Dawn: system (a
+                           hardware adapter) or any (else SwiftShader, in software); default off
   --api-port N             admin HTTP API port on 127.0.0.1 (default 7420; 0 picks a free one)
   --api-host HOST          admin HTTP API host (default 127.0.0.1; the API acts as this peer)
   --key FILE               identity key; created (mode 0600) when missing, so a restarted
@@ -48,6 +50,7 @@ const OPTIONS = {
   signaling: { type: 'string', multiple: true },
   'ice-server': { type: 'string', multiple: true },
   'ice-candidates': { type: 'string' },
+  gpu: { type: 'string' },
   'api-port': { type: 'string' },
   'api-host': { type: 'string' },
   key: { type: 'string' },
@@ -77,6 +80,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (values['ice-candidates'] !== undefined) {
     flags.push({ flag: '--ice-candidates', path: 'network.iceCandidates', value: values['ice-candidates'] })
   }
+  if (values.gpu !== undefined) flags.push({ flag: '--gpu', path: 'scheduler.gpu', value: values.gpu })
   if (values['api-port'] !== undefined) flags.push({ flag: '--api-port', path: 'network.apiPort', value: numericFlag(values['api-port']) })
   if (values['api-host'] !== undefined) flags.push({ flag: '--api-host', path: 'network.apiHost', value: values['api-host'] })
   if (values['no-mdns'] === true) flags.push({ flag: '--no-mdns', path: 'network.mdns', value: false })

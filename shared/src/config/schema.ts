@@ -283,7 +283,10 @@ export const SchedulerConfigSchema = v.strictObject(
     /** Tasks run at once by this node's executors; 0 means one per CPU core. */
     concurrency: int(0, 4096, 0),
     /** Tasks waiting per executor before it answers "busy, retry after". */
-    queueLimit: int(1, 1_000_000, 256),
+    queueLimit: int(1, 1_000_000, LIMITS.executorQueueLimit),
+    /** Node peers: run WGSL kernels through Dawn (the `webgpu` package, in a child process): "off", "system" (a
+     *  hardware adapter) or "any" (a hardware one, else SwiftShader in software). Browsers use createNode({ gpu }). */
+    gpu: v.optional(v.picklist(['off', 'system', 'any'], '"off", "system" or "any"'), 'off'),
   },
   unknownKey,
 )

@@ -18,6 +18,8 @@ const CUSTOM_KERNEL_LEVEL: SecurityLevel = 'INTERNAL'
 
 /** A WebGPU runner as the executor uses it (packages/webgpu's WebGpuRunner): one dispatch at a time. */
 export interface GpuTaskRunner {
+  /** The adapter behind it, for the node's profile when the platform's probe did not see one (Dawn in Node). */
+  readonly adapter?: { vendor: string; architecture: string; device: string; description: string; fallback: boolean }
   has(kernel: string): boolean
   run(kernel: string, input: unknown, context: KernelContext): Promise<unknown>
   destroy?(): void

@@ -201,8 +201,13 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       logger.warn({ err }, 'no WebGPU device: GPU kernels will not run here')
       return undefined
     })
-    // The profile says WebGPU only when this node can use it: the scheduler sends GPU tasks by it.
-    if (gpu === undefined && this.hardware?.webgpu !== undefined) this.hardware = { ...this.hardware, webgpu: undefined }
+    // The profile says WebGPU exactly when this node can use it: the scheduler sends GPU tasks by it.
+    if (this.hardware !== undefined) {
+      if (gpu === undefined) this.hardware = { ...this.hardware, webgpu: undefined }
+      else if (this.hardware.webgpu === undefined && gpu.adapter !== undefined) {
+        this.hardware = { ...this.hardware, webgpu: { ...gpu.adapter, limits: WEBGPU_DEFAULT_LIMITS } }
+      }
+    }
     return new CpuTaskExecutor(cpu, { gpu })
   }
 
@@ -266,6 +271,15 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       kernels: this.tasks.executor?.kernels() ?? [],
     }
   }
+}
+
+/** The limits every WebGPU adapter offers at least (the spec's defaults), for an adapter known only by its summary. */
+const WEBGPU_DEFAULT_LIMITS = {
+  maxBufferSize: 256 * 1024 * 1024,
+  maxStorageBufferBindingSize: 128 * 1024 * 1024,
+  maxComputeWorkgroupStorageSize: 16_384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
 }
 
 function bootstrapPeerId(addr: string): PeerId {

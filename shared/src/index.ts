@@ -13,7 +13,7 @@ export {
   type ExecutorTask,
 } from './exec/executor.js'
 export * from './exec/kernels/index.js'
-export { CpuTaskExecutor } from './exec/task-executor.js'
+export { CpuTaskExecutor, type GpuTaskRunner } from './exec/task-executor.js'
 export {
   CUSTOM_KERNEL_NAME,
   compileWasmKernel,

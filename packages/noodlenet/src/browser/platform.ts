@@ -7,6 +7,7 @@ import type { ConnectionGater } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { HardwareProfile, LogSink, Platform, TransportFactory } from '@noodlenet/shared'
 import { webRTCListenAddressesFor, webRTCTransportsFor } from '@noodlenet/webrtc'
+import { startGpuWorker } from './exec/gpu-worker-runner.js'
 import { createWebWorkerPool } from './exec/web-worker-pool.js'
 import { IndexedDbAuditStore } from './idb-audit-store.js'
 import { NoodleDatabase } from './idb-database.js'
@@ -45,11 +46,10 @@ export function browserPlatform(options: BrowserPlatformOptions = {}): Platform 
     revocationStore: () => new IndexedDbRevocationStore({ name: database }),
     createWorkerPool: () => createWebWorkerPool(),
     gpuRunner: async () => {
-      const gpu = (globalThis.navigator as Navigator | undefined)?.gpu
-      if (options.gpu === false || gpu === undefined) return undefined
-      // Loaded only where there is a GPU to use: the WGSL kernels and webgpu-utils are a third of the bundle.
-      const { WebGpuRunner } = await import('@noodlenet/webgpu')
-      return WebGpuRunner.requestDevice(gpu)
+      if (options.gpu === false || (globalThis.navigator as Navigator | undefined)?.gpu === undefined) return undefined
+      // The device lives in a worker of its own, off the page's thread; the WGSL kernels and webgpu-utils (a third
+      // of the bundle otherwise) load only there, only where there is a GPU.
+      return startGpuWorker()
     },
   }
 }

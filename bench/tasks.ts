@@ -43,7 +43,7 @@ interface Plan {
   bulkRounds: number
 }
 
-const FULL: Plan = { warmup: 500, roundTrips: 3_000, block: 250, mapTasks: 5_000, mapRounds: 6, lanes: 64, bulkRounds: 6 }
+const FULL: Plan = { warmup: 500, roundTrips: 3_000, block: 250, mapTasks: 5_000, mapRounds: 6, lanes: 64, bulkRounds: 12 }
 const QUICK: Plan = { warmup: 50, roundTrips: 300, block: 50, mapTasks: 500, mapRounds: 2, lanes: 64, bulkRounds: 2 }
 
 /** Rates of the blocks or rounds of one path: the median, the slowest and the fastest. */

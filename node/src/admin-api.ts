@@ -1,6 +1,7 @@
 // The admin HTTP API of a Node peer, bound to 127.0.0.1 by default: whoever reaches it acts as this peer.
 //   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers, executor: counters | null}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
+//   GET /metrics    Prometheus text format (docs/METRICS.md)
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
 //   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
 //   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, backend?, result?, error?};
@@ -50,6 +51,7 @@ export class AdminApi {
       executor: this.node.tasks.executor?.stats?.() ?? null,
     }))
     this.route('GET /api/peers', () => this.node.peers())
+    this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
     this.route('POST /api/revocations', async (req) => {
       const body = await readJson(req)
       const parsed = v.safeParse(RevocationSchema, {
@@ -163,9 +165,19 @@ function pathMatches(pattern: string, path: string): Record<string, string> | un
   return params
 }
 
+/** A route's answer that is text, not JSON (GET /metrics). */
+export class PlainText {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  const plain = body instanceof PlainText
+  const text = plain ? body.text : JSON.stringify(body)
+  const type = plain ? body.contentType : 'application/json; charset=utf-8'
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) })
   res.end(text)
 }
 

@@ -34,6 +34,7 @@ export {
   type WorkerToHost,
 } from './exec/worker-pool.js'
 export { LIMITS } from './limits.js'
+export { libp2pMetricName, libp2pMetrics, unitScale } from './monitoring/libp2p-metrics.js'
 export {
   componentLogger,
   createLogger,
@@ -44,6 +45,24 @@ export {
   newTraceId,
   tracedLogger,
 } from './monitoring/logger.js'
+export {
+  Counter,
+  DEFAULT_BUCKETS,
+  escapeHelp,
+  escapeLabelValue,
+  formatNumber,
+  Gauge,
+  Histogram,
+  type HistogramOptions,
+  type Labels,
+  type MetricOptions,
+  type MetricSnapshot,
+  MetricsRegistry,
+  type MetricType,
+  type SampleSnapshot,
+  Summary,
+} from './monitoring/metrics.js'
+export { ALERT_SEVERITIES, kernelLabel, NodeMetrics, type NodeState } from './monitoring/node-metrics.js'
 export { decodeFrame, encodeFrame, type FrameSchema, validateFrame } from './net/codec.js'
 export { FrameStream } from './net/frame-stream.js'
 export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/libp2p.js'
@@ -147,14 +166,17 @@ export {
   encodeToken,
   type IssueOptions,
   issueToken,
+  kernelsCover,
   MAX_CHAIN_DEPTH,
   MAX_TOKEN_LENGTH,
   narrowingViolation,
+  runsCallersCode,
   TOKEN_PREFIX,
   VerifiedChainCache,
   type VerifyContext,
   type VerifyResult,
   verifyCapability,
+  WGSL_KERNEL,
 } from './security/capability.js'
 export {
   type AuthorizationRequest,

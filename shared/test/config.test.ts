@@ -57,7 +57,7 @@ describe('defaults', () => {
       },
       security: { level: 'PUBLIC', trustedRoots: [], rules: [], auditLog: null, revocationsFile: null },
       scheduler: { concurrency: 0, queueLimit: 256, gpu: 'off' },
-      monitoring: { logLevel: 'INFO', intervalSeconds: 10 },
+      monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true },
     })
   })
 
@@ -84,14 +84,14 @@ describe('sources', () => {
     expect(config.network.mdns).toBe(false)
     expect(config.security).toEqual({ level: 'CONFIDENTIAL', trustedRoots: [PEER], rules: [], auditLog: null, revocationsFile: null })
     expect(config.scheduler).toEqual({ concurrency: 4, queueLimit: 10 })
-    expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5 })
+    expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5, metrics: true })
   })
 
   it('the environment sets log level, security level and monitoring interval', () => {
     const layer = envLayer({ NOODLE_NET_LOG_LEVEL: 'DEBUG', NOODLE_NET_SECURITY_LEVEL: 'SECRET', NOODLE_NET_MONITORING_INTERVAL: '30' })
     expect(layer.values).toEqual({ monitoring: { logLevel: 'DEBUG', intervalSeconds: 30 }, security: { level: 'SECRET' } })
     const config = resolveConfig([layer])
-    expect(config.monitoring).toEqual({ logLevel: 'DEBUG', intervalSeconds: 30 })
+    expect(config.monitoring).toEqual({ logLevel: 'DEBUG', intervalSeconds: 30, metrics: true })
     expect(config.security.level).toBe('SECRET')
   })
 

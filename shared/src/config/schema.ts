@@ -303,6 +303,8 @@ export const MonitoringConfigSchema = v.strictObject(
       ),
       10,
     ),
+    /** Metrics (docs/METRICS.md), libp2p's own included; false turns every counter into a no-op (GET /metrics is empty). */
+    metrics: v.optional(v.boolean('true or false'), true),
   },
   unknownKey,
 )

@@ -6,7 +6,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Metrics, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -23,7 +23,13 @@ export interface NoodleServices {
 
 export type NoodleLibp2p = Libp2p<NoodleServices>
 
-export async function assembleLibp2p(config: NoodleConfig, platform: Platform, privateKey: PrivateKey): Promise<NoodleLibp2p> {
+export async function assembleLibp2p(
+  config: NoodleConfig,
+  platform: Platform,
+  privateKey: PrivateKey,
+  /** libp2p's own metrics go here (monitoring/libp2p-metrics.ts); none collected when absent. */
+  metrics?: () => Metrics,
+): Promise<NoodleLibp2p> {
   const network = config.network
   const discovery: PeerDiscoveryFactory[] = [
     pubsubPeerDiscovery({ topics: [TOPICS.discovery], interval: network.presenceIntervalMs }),
@@ -41,6 +47,7 @@ export async function assembleLibp2p(config: NoodleConfig, platform: Platform, p
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
     connectionGater: platform.connectionGater,
+    metrics,
     connectionManager: {
       maxConnections: network.maxConnections,
       inboundConnectionThreshold: network.inboundConnectionThreshold,

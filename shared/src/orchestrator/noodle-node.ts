@@ -11,11 +11,14 @@ import type { NoodleConfig } from '../config/schema.js'
 import { CpuExecutor } from '../exec/executor.js'
 import { CpuTaskExecutor } from '../exec/task-executor.js'
 import { LIMITS } from '../limits.js'
+import { libp2pMetrics } from '../monitoring/libp2p-metrics.js'
 import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
+import { MetricsRegistry } from '../monitoring/metrics.js'
+import { NodeMetrics } from '../monitoring/node-metrics.js'
 import { peerIdOfAddr } from '../net/addrs.js'
 import { assembleLibp2p, type NoodleLibp2p } from '../net/libp2p.js'
 import { MeshMaintainer } from '../net/mesh-maintainer.js'
-import { type PeerSummary, summarizePeers } from '../net/peers.js'
+import { type PeerSummary, summarizePeers, type TransportName } from '../net/peers.js'
 import { PresenceService } from '../net/presence.js'
 import { ECHO_PROTOCOL, PROFILE_PROTOCOL } from '../net/protocols.js'
 import { RpcService } from '../net/rpc.js'
@@ -58,6 +61,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly audit: AuditLog
   readonly revocations: RevocationList
   readonly tasks: TaskService
+  /** This node's metrics (docs/METRICS.md), libp2p's own included; empty when config monitoring.metrics is false. */
+  readonly metrics: MetricsRegistry
   /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
   private readonly capabilities: string[] = []
   private readonly revocationGossip: RevocationGossip
@@ -67,14 +72,17 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   /** Builds a node (not yet started). */
   static async create(init: NoodleNodeInit): Promise<NoodleNode> {
     const privateKey = init.privateKey ?? (await generateKeyPair('Ed25519'))
-    const libp2p = await assembleLibp2p(init.config, init.platform, privateKey)
+    // Made before libp2p, which registers its own metrics in the same registry as it starts.
+    const metrics = init.config.monitoring.metrics ? new NodeMetrics() : undefined
+    const libp2p = await assembleLibp2p(init.config, init.platform, privateKey, metrics && libp2pMetrics(metrics.registry))
     const logger = init.logger ?? createLogger({ level: init.config.monitoring.logLevel, component: 'node', sink: init.platform.logSink })
-    return new NoodleNode(init, libp2p, logger.child({ peerId: libp2p.peerId.toString() }))
+    return new NoodleNode(init, libp2p, logger.child({ peerId: libp2p.peerId.toString() }), metrics)
   }
 
-  private constructor(init: NoodleNodeInit, libp2p: NoodleLibp2p, logger: Logger) {
+  private constructor(init: NoodleNodeInit, libp2p: NoodleLibp2p, logger: Logger, metrics: NodeMetrics | undefined) {
     super()
     this.config = init.config
+    this.metrics = metrics?.registry ?? new MetricsRegistry()
     this.platform = init.platform
     this.libp2p = libp2p
     this.logger = logger
@@ -93,6 +101,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       audit: this.audit,
       defaultLevel: this.config.security.level,
       logger: securityLogger,
+      metrics,
     })
     this.rpc = new RpcService({
       gate: this.gate,
@@ -128,15 +137,24 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       profile: () => this.profile(),
       executor: () => this.createExecutor(tasksLogger),
       tokens: () => this.capabilities,
+      metrics,
+    })
+    metrics?.collectFrom({
+      peersByTransport: () => this.peersByTransport(),
+      profilesKnown: () => this.presence.profiles().length,
+      executorLoad: () => this.tasks.executor?.load(),
+      submitted: () => this.tasks.stats(),
     })
     this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
     this.presence.addEventListener('presence:expire', (evt) => this.safeDispatchEvent('presence:expire', { detail: evt.detail }))
     libp2p.addEventListener('peer:connect', (evt) => {
       meshLogger.info({ remotePeer: evt.detail.toString() }, 'peer connected')
+      metrics?.peerConnects.inc()
       this.safeDispatchEvent('peer:connect', { detail: { peerId: evt.detail.toString() } })
     })
     libp2p.addEventListener('peer:disconnect', (evt) => {
       meshLogger.info({ remotePeer: evt.detail.toString() }, 'peer disconnected')
+      metrics?.peerDisconnects.inc()
       this.safeDispatchEvent('peer:disconnect', { detail: { peerId: evt.detail.toString() } })
     })
   }
@@ -249,6 +267,13 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   /** Connected peers, one entry each, as `/api/peers` shows them. */
   peers(): PeerSummary[] {
     return summarizePeers(this.libp2p)
+  }
+
+  /** Connected peers by the transport of their first open connection (noodlenet_peers_connected). */
+  private peersByTransport(): Partial<Record<TransportName, number>> {
+    const counts: Partial<Record<TransportName, number>> = {}
+    for (const peer of summarizePeers(this.libp2p)) counts[peer.transport] = (counts[peer.transport] ?? 0) + 1
+    return counts
   }
 
   /** This node's profile as it gossips it. */

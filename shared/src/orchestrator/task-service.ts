@@ -10,6 +10,7 @@ import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
 import { compileWasmKernel, wasmKernelId } from '../exec/wasm-kernel.js'
 import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
+import { kernelLabel, type NodeMetrics } from '../monitoring/node-metrics.js'
 import type { PresenceService } from '../net/presence.js'
 import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.js'
 import type { RpcService } from '../net/rpc.js'
@@ -87,6 +88,8 @@ export interface TaskServiceComponents {
   executor?: () => TaskExecutor | undefined | Promise<TaskExecutor | undefined>
   /** Tokens this node holds for `/task/run` on other peers (used when a run names none). */
   tokens?: () => readonly string[]
+  /** Counts the tasks this node executes (noodlenet_tasks_total, noodlenet_task_duration_seconds). */
+  metrics?: Pick<NodeMetrics, 'taskFinished'>
 }
 
 interface Pending {
@@ -170,7 +173,7 @@ export class TaskService {
           // A task is at least as sensitive as its kernel: a token for PUBLIC tasks cannot run an INTERNAL kernel.
           describe: (task) => ({ kernel: task.kernel, level: higherLevel(task.level, executor.levelOf(task.kernel)) }),
         },
-        async (task, context) => executor.run(task, { signal: context.signal, owned: true }),
+        async (task, context) => this.execute(executor, task, { signal: context.signal, owned: true }),
       )
     }
   }
@@ -397,8 +400,24 @@ export class TaskService {
   }
 
   private runHere(task: TaskRun, pending: Pending): Promise<TaskResult> {
-    const executor = this.executor as TaskExecutor
-    return executor.run(task, { signal: pending.controller.signal })
+    return this.execute(this.executor as TaskExecutor, task, { signal: pending.controller.signal })
+  }
+
+  /** Runs a task on this node's executor, counted for metrics by kernel and outcome. */
+  private async execute(executor: TaskExecutor, task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {
+    const metrics = this.components.metrics
+    if (metrics === undefined) return executor.run(task, options)
+    const started = performance.now()
+    let outcome: 'ok' | NoodleErrorCode = 'ok'
+    try {
+      return await executor.run(task, options)
+    } catch (err) {
+      outcome = isNoodleError(err) ? err.code : 'HANDLER_FAILED'
+      throw err
+    } finally {
+      const kernel = kernelLabel(task.kernel, executor.levelOf(task.kernel) !== undefined)
+      metrics.taskFinished(kernel, outcome, (performance.now() - started) / 1000)
+    }
   }
 
   private runThere(task: TaskRun, peer: string, pending: Pending): Promise<TaskResult> {

@@ -9,6 +9,7 @@
 
 import { NoodleError, type NoodleErrorCode } from '../errors.js'
 import type { Logger } from '../monitoring/logger.js'
+import type { NodeMetrics } from '../monitoring/node-metrics.js'
 import type { AuditEntry, AuditLog } from './audit.js'
 import { type CapabilityRequest, VerifiedChainCache, verifyCapability } from './capability.js'
 import type { SecurityLevel } from './levels.js'
@@ -50,6 +51,8 @@ export interface SecurityGateComponents {
   defaultLevel: SecurityLevel
   /** Milliseconds since the epoch. */
   now?: () => number
+  /** Counts every decision (noodlenet_auth_decisions_total). */
+  metrics?: Pick<NodeMetrics, 'authDecision'>
 }
 
 const HINTS: Partial<Record<NoodleErrorCode, string>> = {
@@ -153,6 +156,7 @@ export class SecurityGate {
     reason: string,
   ): Promise<void> {
     this.c.logger.debug({ traceId: request.traceId, peer: request.peer, command: command.command, outcome, code, reason }, 'authorization')
+    this.c.metrics?.authDecision(outcome, code, command.command)
     if (this.c.audit === undefined) return
     if (this.auditFailure !== undefined) {
       // An audit that cannot be written must not let requests through unrecorded: the gate stays closed.

@@ -166,7 +166,7 @@ describe('CpuExecutor', () => {
     expect(timedOut.code).toBe('TASK_TIMEOUT')
     expect(timedOut.message).toContain('50 ms')
     expect(pool.terminated).toBe(1)
-    await expect(executor.run({ kernel: 'echo', input: 'next' })).resolves.toMatchObject({ output: 'next' })
+    await expect(executor.run({ kernel: 'record', input: { key: 'next' } })).resolves.toMatchObject({ output: 'next' })
     expect(pool.spawned).toBe(2)
     expect(executor.stats()).toMatchObject({ completed: 1, failed: 1, workers: 1 })
   })
@@ -195,7 +195,7 @@ describe('CpuExecutor', () => {
     await vi.waitFor(() => expect(executor.stats().running).toBe(1))
     polite.abort('no longer needed')
     expect((await failure(delay)).code).toBe('TASK_ABORTED')
-    await expect(executor.run({ kernel: 'echo', input: 1 })).resolves.toMatchObject({ output: 1 })
+    await expect(executor.run({ kernel: 'record', input: { key: 'kept' } })).resolves.toMatchObject({ output: 'kept' })
     expect(pool.spawned).toBe(1)
 
     const stubborn = new AbortController()
@@ -204,7 +204,7 @@ describe('CpuExecutor', () => {
     stubborn.abort()
     expect((await failure(hang)).code).toBe('TASK_ABORTED')
     await vi.waitFor(() => expect(pool.terminated).toBe(1))
-    await expect(executor.run({ kernel: 'echo', input: 2 })).resolves.toMatchObject({ output: 2 })
+    await expect(executor.run({ kernel: 'record', input: { key: 'fresh' } })).resolves.toMatchObject({ output: 'fresh' })
     expect(pool.spawned).toBe(2)
   })
 
@@ -225,16 +225,16 @@ describe('CpuExecutor', () => {
     const { executor, pool } = setup({ concurrency: 2 })
     const results = await Promise.allSettled([
       executor.run({ kernel: 'crash', input: {} }),
-      executor.run({ kernel: 'echo', input: 'a' }),
-      executor.run({ kernel: 'echo', input: 'b' }),
-      executor.run({ kernel: 'echo', input: 'c' }),
+      executor.run({ kernel: 'record', input: { key: 'a' } }),
+      executor.run({ kernel: 'record', input: { key: 'b' } }),
+      executor.run({ kernel: 'record', input: { key: 'c' } }),
     ])
     expect(results[0].status).toBe('rejected')
     const crash = (results[0] as PromiseRejectedResult).reason as NoodleError
     expect(crash.code).toBe('KERNEL_CRASHED')
     expect(crash.message).toContain('the worker crashed')
     expect(results.slice(1).map((result) => (result as PromiseFulfilledResult<{ output: unknown }>).value.output)).toEqual(['a', 'b', 'c'])
-    await expect(executor.run({ kernel: 'echo', input: 'after' })).resolves.toMatchObject({ output: 'after' })
+    await expect(executor.run({ kernel: 'record', input: { key: 'after' } })).resolves.toMatchObject({ output: 'after' })
     expect(pool.spawned).toBeGreaterThanOrEqual(2)
   })
 
@@ -255,6 +255,81 @@ describe('CpuExecutor', () => {
     expect((await failure(waiting)).code).toBe('TASK_ABORTED')
     expect((await failure(executor.run({ kernel: 'echo', input: 1 }))).code).toBe('NOT_STARTED')
     expect(executor.stats()).toMatchObject({ workers: 0, queueLength: 0, running: 0 })
+  })
+})
+
+describe('inline kernels (run on the executor thread)', () => {
+  /** A kernel of the test's own that may run inline: reports progress, then throws or answers as its input says. */
+  const steps: CpuKernel = {
+    name: 'steps',
+    level: 'PUBLIC',
+    summary: 'test kernel',
+    inline: { maxInputBytes: 1_000 },
+    validate: (input) => input,
+    run: (input, context) => {
+      const { fail, promise } = input as { fail?: boolean; promise?: boolean }
+      context.progress(0.5)
+      context.progress(1)
+      if (fail === true) throw new Error('the step broke')
+      return promise === true ? Promise.resolve('late') : 'done'
+    },
+  }
+
+  it('runs echo with a small input without a worker: a copy of the input back, counted, with its event', async () => {
+    const { executor, pool } = setup()
+    const ended: string[] = []
+    executor.addEventListener('task:end', (event) => ended.push(event.detail.kernel))
+    const input = { hello: [1, 2, 3] }
+    const result = await executor.run({ kernel: 'echo', input })
+    expect(result).toMatchObject({ output: { hello: [1, 2, 3] }, backend: 'cpu' })
+    expect(result.output).not.toBe(input)
+    expect(pool.spawned).toBe(0)
+    const bytes = new Uint8Array([1, 2, 3])
+    const moved = await executor.run({ kernel: 'echo', input: bytes, transferInput: true })
+    expect(Array.from(moved.output as Uint8Array)).toEqual([1, 2, 3])
+    expect(bytes.byteLength).toBe(0)
+    expect(ended).toEqual(['echo', 'echo'])
+    expect(executor.stats()).toMatchObject({ completed: 2, failed: 0, running: 0, workers: 0 })
+  })
+
+  it('sends a large input to a worker, and an input that cannot be copied fails as it would there', async () => {
+    const { executor, pool } = setup()
+    const large = await executor.run({ kernel: 'echo', input: new Uint8Array(70_000) })
+    expect((large.output as Uint8Array).byteLength).toBe(70_000)
+    expect(pool.spawned).toBe(1)
+    expect((await failure(executor.run({ kernel: 'echo', input: { f: () => 1 } }))).code).toBe('TASK_INPUT_INVALID')
+  })
+
+  it('waits its turn behind a busy worker, by priority, and a full queue still answers busy', async () => {
+    const { executor, pool, started, open } = setup({ queueLimit: 2 })
+    const blocker = executor.run({ kernel: 'gate', input: { key: 'blocker' } })
+    const low = executor.run({ kernel: 'record', input: { key: 'low' }, priority: 1 })
+    const echo = executor.run({ kernel: 'echo', input: 'high', priority: 9 })
+    expect(executor.stats()).toMatchObject({ queueLength: 2, running: 1 })
+    expect((await failure(executor.run({ kernel: 'echo', input: 'more' }))).code).toBe('TASK_BUSY')
+    expect(executor.stats().rejected).toBe(1)
+    await open('blocker')
+    await expect(echo).resolves.toMatchObject({ output: 'high' })
+    await Promise.all([blocker, low])
+    expect(started).toEqual(['low'])
+    expect(pool.spawned).toBe(1)
+  })
+
+  it("forwards an inline kernel's progress and errors as a worker would", async () => {
+    const { executor, pool } = setup({ inlineKernels: [steps] })
+    const progress: number[] = []
+    const events: number[] = []
+    executor.addEventListener('task:progress', (event) => events.push(event.detail.fraction))
+    const done = await executor.run({ kernel: 'steps', input: {} }, { onProgress: (fraction) => progress.push(fraction) })
+    expect(done.output).toBe('done')
+    expect(progress).toEqual([0.5, 1])
+    expect(events).toEqual([0.5, 1])
+    const broke = await failure(executor.run({ kernel: 'steps', input: { fail: true } }))
+    expect(broke.code).toBe('TASK_FAILED')
+    expect(broke.message).toContain('the step broke')
+    expect((await failure(executor.run({ kernel: 'steps', input: { promise: true } }))).message).toContain('returned a promise')
+    expect(pool.spawned).toBe(0)
+    expect(executor.stats()).toMatchObject({ completed: 1, failed: 2 })
   })
 })
 

@@ -1,12 +1,17 @@
 // CpuExecutor: runs this node's CPU and custom WebAssembly kernels in a pool of workers, one task per worker at a
 // time. Tasks wait in a bounded priority queue (beyond it: TASK_BUSY with a retry-after estimate, never a silent
 // drop); each runs under a timeout; a kernel that hangs, crashes or exhausts its worker's memory costs that worker and
-// that task only (the worker is replaced), never the node. Isomorphic: workers come from a platform's WorkerPool.
+// that task only (the worker is replaced), never the node. A trivial kernel with a small input (CpuKernel.inline:
+// `echo`) runs on the executor's own thread instead, taking its turn in the queue as a worker task would.
+// Isomorphic: workers come from a platform's WorkerPool.
 
 import { TypedEventEmitter } from 'main-event'
-import { NoodleError } from '../errors.js'
+import { isNoodleError, NoodleError } from '../errors.js'
 import { LIMITS } from '../limits.js'
 import { BinaryHeap } from '../scheduler/binary-heap.js'
+import { inputWithin } from '../scheduler/task.js'
+import type { CpuKernel, KernelContext } from './kernel.js'
+import { BUILTIN_CPU_KERNELS } from './kernels/index.js'
 import { isCustomKernel, WasmKernelCache } from './wasm-kernel.js'
 import { type KernelWorker, transferablesOf, type WasmKernelRef, type WorkerPool, type WorkerToHost } from './worker-pool.js'
 
@@ -26,6 +31,9 @@ export interface CpuExecutorOptions {
   workerStartTimeoutMs?: number
   /** Compiled custom kernels; a fresh cache with the LIMITS defaults when absent. */
   wasmCache?: WasmKernelCache
+  /** Kernels that may run on this thread for small inputs (those that declare `inline`; the workers must have them
+   *  too, for larger inputs). Default: the built-in kernels that declare it. */
+  inlineKernels?: Iterable<CpuKernel>
 }
 
 /** One task as an executor takes it: already authorised and parsed by the caller (the task protocol, or the app). */
@@ -92,6 +100,8 @@ interface Job {
   readonly timeoutMs: number
   readonly wasm: WasmKernelRef | undefined
   readonly transferInput: boolean
+  /** The kernel, when this task runs on the executor's thread (an inline kernel and a small enough input). */
+  readonly inline: CpuKernel | undefined
   readonly enqueuedAt: number
   readonly resolve: (result: ExecutorResult) => void
   readonly reject: (error: NoodleError) => void
@@ -115,6 +125,8 @@ interface Slot {
 const INITIAL_TASK_MS = 100
 /** Weight of the newest finished task in the average task time. */
 const DURATION_ALPHA = 0.2
+/** An inline kernel is synchronous: nothing can cancel it while it runs, so its signal never fires. */
+const NEVER_ABORTED = new AbortController().signal
 
 export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
   readonly concurrency: number
@@ -126,6 +138,7 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
   readonly #workerStartTimeoutMs: number
   readonly #queue = new BinaryHeap<Job>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.id < b.id))
   readonly #slots = new Set<Slot>()
+  readonly #inline = new Map<string, CpuKernel>()
   #started = false
   #nextId = 1
   #averageMs = INITIAL_TASK_MS
@@ -143,6 +156,9 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     this.#abortGraceMs = options.abortGraceMs ?? LIMITS.executorAbortGraceMs
     this.#workerStartTimeoutMs = options.workerStartTimeoutMs ?? LIMITS.executorWorkerStartMs
     this.wasm = options.wasmCache ?? new WasmKernelCache()
+    for (const kernel of options.inlineKernels ?? BUILTIN_CPU_KERNELS.values()) {
+      if (kernel.inline !== undefined) this.#inline.set(kernel.name, kernel)
+    }
   }
 
   start(): void {
@@ -208,6 +224,8 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
       this.#admit()
     }
     if (signal?.aborted) throw aborted(task.kernel, signal.reason)
+    const kernel = this.#inline.get(task.kernel)
+    const inline = kernel !== undefined && inputWithin(task.input, kernel.inline?.maxInputBytes ?? 0) ? kernel : undefined
     return new Promise<ExecutorResult>((resolve, reject) => {
       const onAbort = (): void => this.#abort(job, signal?.reason)
       const job: Job = {
@@ -218,6 +236,7 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
         timeoutMs,
         wasm,
         transferInput: task.transferInput === true,
+        inline,
         enqueuedAt: performance.now(),
         resolve,
         reject,
@@ -250,13 +269,19 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     )
   }
 
-  /** Hands waiting tasks to idle workers, spawning workers up to the concurrency. */
+  /** Hands waiting tasks to idle workers, spawning workers up to the concurrency. An inline task takes its turn as a
+   *  worker task would (when a worker is idle or one more may start), so priorities and the queue limit hold as
+   *  before, but it runs here and leaves the worker free. */
   #pump(): void {
     while (this.#queue.size > 0) {
       let slot: Slot | undefined
       for (const candidate of this.#slots) if (candidate.job === undefined) slot = candidate
+      if (slot === undefined && this.#slots.size >= this.concurrency) return
+      if ((this.#queue.peek() as Job).inline !== undefined) {
+        this.#runInline(this.#queue.pop() as Job)
+        continue
+      }
       if (slot === undefined) {
-        if (this.#slots.size >= this.concurrency) return
         try {
           slot = this.#spawn()
         } catch (err) {
@@ -296,14 +321,7 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
       }
     } catch (err) {
       slot.job = undefined
-      this.#settle(
-        job,
-        new NoodleError(
-          'TASK_INPUT_INVALID',
-          `${job.kernel} input cannot be sent to a worker: ${(err as Error)?.message ?? err}`,
-          'Inputs are plain data: objects, arrays, strings, numbers, booleans, null and typed arrays.',
-        ),
-      )
+      this.#settle(job, unsendable(job.kernel, err))
       return
     }
     if (slot.ready) this.#startClock(slot, job)
@@ -312,6 +330,60 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
         () => this.#onCrash(slot, `it did not start within ${this.#workerStartTimeoutMs} ms`),
         this.#workerStartTimeoutMs,
       )
+  }
+
+  /** Runs a task of an inline kernel here and now: what a worker's message loop does (kernel-worker.ts) on a copy of
+   *  the input, as a worker would get it, without the hop there and back. */
+  #runInline(job: Job): void {
+    const kernel = job.inline as CpuKernel
+    job.state = 'running'
+    job.startedAt = performance.now()
+    let input: unknown
+    try {
+      input = copyOf(job.input, job.transferInput)
+    } catch (err) {
+      this.#settle(job, unsendable(job.kernel, err))
+      return
+    }
+    let lastProgressAt = Number.NEGATIVE_INFINITY
+    const context: KernelContext = {
+      signal: NEVER_ABORTED,
+      progress: (fraction) => {
+        if (job.state !== 'running' || !(fraction >= 0)) return
+        const now = performance.now()
+        if (fraction < 1 && now - lastProgressAt < LIMITS.executorProgressIntervalMs) return
+        lastProgressAt = now
+        this.#progress(job, Math.min(1, fraction))
+      },
+    }
+    let output: unknown
+    try {
+      output = kernel.run(kernel.validate(input), context)
+    } catch (err) {
+      this.#settle(job, kernelFailed(job.kernel, err))
+      return
+    }
+    if (typeof (output as PromiseLike<unknown> | undefined)?.then === 'function') {
+      // It could not be timed out or cancelled here; the declaration is wrong, and the task says so.
+      void Promise.resolve(output).catch(() => {})
+      this.#settle(
+        job,
+        new NoodleError(
+          'TASK_FAILED',
+          `${job.kernel} is declared inline but returned a promise`,
+          'Inline kernels are synchronous: drop `inline` from the kernel.',
+        ),
+      )
+      return
+    }
+    // Not in the average task time: that estimates when a worker frees up, and an inline task holds none.
+    const durationMs = performance.now() - job.startedAt
+    this.#settle(job, { output, durationMs, queuedMs: job.startedAt - job.enqueuedAt, backend: 'cpu' })
+  }
+
+  #progress(job: Job, fraction: number): void {
+    job.onProgress?.(fraction)
+    this.safeDispatchEvent('task:progress', { detail: { taskId: job.id, kernel: job.kernel, fraction } })
   }
 
   /** The task's time starts when a loaded worker has it. */
@@ -331,9 +403,7 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     const job = slot.job
     if (job === undefined || job.id !== message.id) return
     if (message.type === 'progress') {
-      if (job.state !== 'running') return
-      job.onProgress?.(message.fraction)
-      this.safeDispatchEvent('task:progress', { detail: { taskId: job.id, kernel: job.kernel, fraction: message.fraction } })
+      if (job.state === 'running') this.#progress(job, message.fraction)
       return
     }
     clearTimeout(slot.timer)
@@ -426,6 +496,31 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     if (error === undefined) job.resolve(outcome as ExecutorResult)
     else job.reject(error)
   }
+}
+
+/** The input as a worker would receive it: a copy, or with its buffers moved (the caller's are detached). */
+function copyOf(input: unknown, transfer: boolean): unknown {
+  if (!transfer) return structuredClone(input)
+  try {
+    return structuredClone(input, { transfer: transferablesOf(input) })
+  } catch {
+    return structuredClone(input)
+  }
+}
+
+function unsendable(kernel: string, err: unknown): NoodleError {
+  return new NoodleError(
+    'TASK_INPUT_INVALID',
+    `${kernel} input cannot be sent to a worker: ${(err as Error)?.message ?? err}`,
+    'Inputs are plain data: objects, arrays, strings, numbers, booleans, null and typed arrays.',
+  )
+}
+
+/** A kernel's own NoodleError as is, anything else it throws as TASK_FAILED: as kernel-worker.ts reports them. */
+function kernelFailed(kernel: string, err: unknown): NoodleError {
+  if (isNoodleError(err)) return err
+  const why = err instanceof Error ? err.message : String(err)
+  return new NoodleError('TASK_FAILED', `${kernel} failed: ${why}`, 'This is a fault in the kernel or its input; the node is fine.')
 }
 
 function crashed(kernel: string, why: string): NoodleError {

@@ -33,6 +33,11 @@ export interface KernelInfo {
 export interface CpuKernel<I = unknown, O = unknown> extends KernelInfo {
   validate(input: unknown): I
   run(input: I, context: KernelContext): O | Promise<O>
+  /** May run on the executor's own thread, without the hop to a worker, when its input takes at most
+   *  `maxInputBytes` as `inputByteLength` counts them (larger inputs go to a worker). Only for a kernel whose time is
+   *  trivially bounded by such an input (`echo`): nothing can stop a kernel on the executor's thread, so there it has
+   *  no timeout and holds up the node while it runs. It must be synchronous and return fresh plain data. */
+  readonly inline?: { readonly maxInputBytes: number }
 }
 
 /** A WebGPU implementation (packages/webgpu): same name, same input and output as the CPU kernel of that name,

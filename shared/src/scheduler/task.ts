@@ -150,6 +150,47 @@ export function inputByteLength(input: unknown): number {
   return walk.bytes
 }
 
+/** Whether `input` takes at most `maxBytes` as `inputByteLength` counts them, walking no further than it must: the
+ *  executor's test for running a task on its own thread (CpuKernel.inline). False for anything that cannot travel. */
+export function inputWithin(input: unknown, maxBytes: number): boolean {
+  return bytesLeft(input, maxBytes, 0) >= 0
+}
+
+/** `left` less the bytes of `value`; below 0 once past it (the walk stops there) or when `value` cannot travel. */
+function bytesLeft(value: unknown, left: number, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return left - header(value.length) - value.length
+    case 'boolean':
+      return left - 1
+    case 'number':
+      if (!Number.isFinite(value)) return -1
+      return left - (Number.isInteger(value) ? header(Math.abs(value)) : 9)
+    case 'object':
+      break
+    default:
+      return -1
+  }
+  if (value === null) return left - 1
+  if (ArrayBuffer.isView(value)) return left - header(value.byteLength) - value.byteLength
+  if (depth > LIMITS.taskInputMaxDepth) return -1
+  if (Array.isArray(value)) {
+    let rest = left - header(value.length)
+    for (let i = 0; i < value.length && rest >= 0; i++) rest = bytesLeft(value[i], rest, depth + 1)
+    return rest
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return -1
+  const keys = Object.keys(value)
+  let rest = left - header(keys.length)
+  for (let i = 0; i < keys.length && rest >= 0; i++) {
+    const field = (value as Record<string, unknown>)[keys[i]]
+    rest -= header(keys[i].length) + keys[i].length
+    if (field !== undefined) rest = bytesLeft(field, rest, depth + 1)
+  }
+  return rest
+}
+
 const PLAIN_DATA = 'send plain data: objects, arrays, strings, finite numbers, booleans, null and typed arrays'
 
 /** One pass over an input: its approximate CBOR size, and the first thing in it that CBOR cannot carry. */

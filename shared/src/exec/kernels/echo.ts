@@ -14,4 +14,6 @@ export const echoKernel: CpuKernel<EchoInput, EchoOutput> = {
   validate: (input) => input,
   run: (input) => input,
   estimateWork: () => 1,
+  // Returning its input is all it does: a small one runs on the executor's thread, sparing the hop to a worker.
+  inline: { maxInputBytes: 65_536 },
 }

@@ -45,6 +45,18 @@ describe('accepted declarations', () => {
     expect(parseTask(declaration)).toEqual(declaration)
   })
 
+  it('pins a peer by its id in any form libp2p writes: base58 (Ed25519, secp256k1, RSA) or the CID in base32, base36', () => {
+    const ids = [
+      '12D3KooW9vT9VAECmjRCYJXZQZfRxK5yizqkQPRm71fQAK8dgXEC',
+      '16Uiu2HAkuaLXBJe4eaqsfCKQ8j2SotifaUdHpocRLLiqVLkhs6yj',
+      'QmSzKef8NoECS4iN4AuFGQe4ujQpKkiwpyRtyMfVz6wj3k',
+      'bafzaajaiaejcaampduspp27s4q5yd7cocbgm5sf5yumbkooklrlnebjwghibm2hn',
+      'k51qzi5uqu5dg7zkpvmzmom57tmr7wjeaq0w03f5zu4ha0ciuskiv605syax9p',
+      'k2k4r8l500d9a4bd6c2btm7881pu71ka0t8od1mubug2kj01188dbl5z',
+    ]
+    for (const peer of ids) expect(parseTask({ kernel: 'k', input: 1, peer }).peer).toBe(peer)
+  })
+
   it('binary inputs stay typed arrays (they travel as bytes), and count their bytes', () => {
     const samples = new Float32Array(1024)
     const task = parseTask({ kernel: 'saxpy', input: { a: 2, x: samples, y: new Uint8Array(16) } })
@@ -100,6 +112,12 @@ describe('TASK_INVALID names the field and what it allows', () => {
     ['a zero deadline', { kernel: 'k', input: 1, deadlineMs: 0 }, /deadlineMs = 0: must be an integer number of milliseconds from 1/],
     ['a negative maxCost', { kernel: 'k', input: 1, maxCost: -1 }, /maxCost = -1: must be a cost of 0 or more/],
     ['a peer that is not a peer id', { kernel: 'k', input: 1, peer: 'bob' }, /peer = "bob": must be a peer id string/],
+    ['a peer id cut short', { kernel: 'k', input: 1, peer: '12D3KooWD9jk64Nrpyg' }, /peer = "12D3KooWD9jk64Nrpyg": must be a peer id/],
+    [
+      'a peer id with a letter base58 leaves out',
+      { kernel: 'k', input: 1, peer: '12D3KooWD9jk64NrpygXV6VXQYSnXeLPFhywDGgB5p7apEoK7sKO' },
+      /peer = "12D3KooW\w+": must be a peer id string/,
+    ],
     [
       'an unknown field',
       { kernel: 'k', input: 1, colour: 'red' },

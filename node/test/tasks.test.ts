@@ -149,14 +149,17 @@ describe('tasks through the admin API and `noodlenet run`', () => {
       30_000,
       'the peers to connect',
     )
-    // Custom kernels are INTERNAL: the token must reach that level.
-    const token = (
-      await runCli(['token', 'issue', '--key', rootKey, '--to', readySubmitter.peerId, '--can', '/task/run', '--level', 'INTERNAL'])
-    ).stdout.trim()
+    // Custom kernels are INTERNAL and run code the caller sends: the token must reach that level and name them
+    // (custom:* for any WebAssembly kernel); one for any kernel does not cover them.
+    const tokenArgs = ['token', 'issue', '--key', rootKey, '--to', readySubmitter.peerId, '--can', '/task/run', '--level', 'INTERNAL']
+    const issue = async (...kernel: string[]) => (await runCli([...tokenArgs, ...kernel])).stdout.trim()
+    const token = await issue('--kernel', 'custom:*')
     const reverse = join(dir, 'reverse.wasm')
     await writeFile(reverse, REVERSE_MODULE)
     const input = JSON.stringify({ $bytes: Buffer.from([1, 2, 3, 4]).toString('base64') })
     const onWorker = ['--api', readySubmitter.api, '--peer', worker.peerId, '--token', token]
+    const anyKernel = await runCli(['run', '--wasm', reverse, '--input', input, ...onWorker.slice(0, -1), await issue()])
+    expect(JSON.parse(anyKernel.stderr)).toMatchObject({ code: 'CAPABILITY_MISSING', message: expect.stringMatching(/--kernel custom:\*/) })
     const ran = await runCli(['run', '--wasm', reverse, '--input', input, ...onWorker])
     expect(ran.stderr).toBe('')
     expect(JSON.parse(ran.stdout)).toEqual({ $bytes: Buffer.from([4, 3, 2, 1]).toString('base64') })

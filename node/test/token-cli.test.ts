@@ -201,6 +201,42 @@ describe('issue → inspect → verify', () => {
   })
 })
 
+describe('kernels that run code the caller sends (wgsl, custom:<sha256>)', () => {
+  it('are granted by --kernel wgsl and --kernel custom:*, never by a token for any kernel, nor by delegating from one', async () => {
+    const base = ['--key', keys.root.file, '--to', keys.bob.id, '--can', '/task', '--level', 'INTERNAL', '--expires', '1h']
+    const named = await issue([...base, '--kernel', 'wgsl', '--kernel', 'custom:*'])
+    const anyKernel = await issue(base)
+    const wasm = `custom:${'ab'.repeat(32)}`
+    const verdicts = await Promise.all(
+      [
+        [named, 'wgsl'],
+        [named, wasm],
+        [anyKernel, 'matmul'],
+        [anyKernel, 'wgsl'],
+        [anyKernel, wasm],
+      ].map(async ([token, kernel]) =>
+        JSON.parse((await cli(verifyArgs(token, keys.bob.id, ['--kernel', kernel, '--level', 'INTERNAL']))).stdout),
+      ),
+    )
+    expect(verdicts.map((verdict) => verdict.code ?? 'valid')).toEqual([
+      'valid',
+      'valid',
+      'valid',
+      'CAPABILITY_MISSING',
+      'CAPABILITY_MISSING',
+    ])
+    expect(verdicts[3].reason).toBe(
+      'wgsl runs code the caller sends, which a token for any kernel does not cover: issue a token with --kernel wgsl',
+    )
+    expect(verdicts[4].reason).toMatch(/issue a token with --kernel custom:\* \(any WebAssembly kernel\)/)
+
+    const asBob = ['--key', keys.bob.file, '--to', keys.carol.id, '--can', '/task/run']
+    const widening = await cli(['token', 'issue', ...asBob, '--kernel', 'wgsl', '--proof', anyKernel])
+    expect(widening.code).toBe(2)
+    expect(widening.stderr).toMatch(/kernel wgsl runs code the caller sends, which its proof \(any kernel\) does not grant/)
+  })
+})
+
 describe('token verify refuses with the code that says why (exit code 1)', () => {
   it('wrong audience, expired, not yet valid, untrusted root, a request outside the grant, a forged escalation', async () => {
     const root = await issueRoot()

@@ -382,6 +382,84 @@ describe('a delegation chain never grants more than its root', () => {
   })
 })
 
+describe('kernels that run code the caller sends (wgsl, custom:<sha256>) need a token that names them', () => {
+  const WASM = `custom:${'ab'.repeat(32)}`
+  const OTHER_WASM = `custom:${'cd'.repeat(32)}`
+  const withKernels = (kernels: string[] | undefined): Grant => ({ ...GRANT, pol: { ...GRANT.pol, kernels } })
+  /** The outcome code per kernel asked for, `ok` when granted, for `token` presented by carol. */
+  async function answers(token: CapabilityToken, kernels: string[]): Promise<Record<string, string>> {
+    const [alice, , carol] = principals
+    const out: Record<string, string> = {}
+    for (const kernel of kernels) {
+      const result = await verifyCapability(token, requestBy(carol.id, { kernel }), trusting(alice.id))
+      out[kernel] = result.ok ? 'ok' : result.code
+    }
+    return out
+  }
+
+  it('a token for any kernel grants the built-in kernels, not wgsl or a custom one, and says what to issue instead', async () => {
+    const [alice, , carol] = principals
+    const any = await issueGrant(alice, carol.id, withKernels(undefined))
+    expect(await answers(any, ['matmul', 'wgsl', WASM])).toEqual({ matmul: 'ok', wgsl: 'CAPABILITY_MISSING', [WASM]: 'CAPABILITY_MISSING' })
+    expect(await verifyCapability(any, requestBy(carol.id, { kernel: 'wgsl' }), trusting(alice.id))).toMatchObject({
+      reason: 'wgsl runs code the caller sends, which a token for any kernel does not cover: issue a token with --kernel wgsl',
+    })
+    expect(await verifyCapability(any, requestBy(carol.id, { kernel: WASM }), trusting(alice.id))).toMatchObject({
+      reason: expect.stringMatching(/issue a token with --kernel custom:\* \(any WebAssembly kernel\) or --kernel custom:abab/),
+    })
+  })
+
+  it('wgsl is granted by naming it; custom:* grants every custom kernel, custom:<sha256> only that one', async () => {
+    const [alice, , carol] = principals
+    const kernels = ['matmul', 'wgsl', WASM, OTHER_WASM]
+    expect(await answers(await issueGrant(alice, carol.id, withKernels(['wgsl'])), kernels)).toEqual({
+      matmul: 'CAPABILITY_MISSING',
+      wgsl: 'ok',
+      [WASM]: 'CAPABILITY_MISSING',
+      [OTHER_WASM]: 'CAPABILITY_MISSING',
+    })
+    expect(await answers(await issueGrant(alice, carol.id, withKernels(['matmul', 'custom:*'])), kernels)).toEqual({
+      matmul: 'ok',
+      wgsl: 'CAPABILITY_MISSING',
+      [WASM]: 'ok',
+      [OTHER_WASM]: 'ok',
+    })
+    expect(await answers(await issueGrant(alice, carol.id, withKernels([WASM])), kernels)).toEqual({
+      matmul: 'CAPABILITY_MISSING',
+      wgsl: 'CAPABILITY_MISSING',
+      [WASM]: 'ok',
+      [OTHER_WASM]: 'CAPABILITY_MISSING',
+    })
+  })
+
+  it('delegation: "any kernel" does not narrow to wgsl or custom:*, custom:* narrows to one custom kernel and not back', async () => {
+    const [alice, bob, carol] = principals
+    const leafOf = (kernels: string[] | undefined): Grant => ({ ...withKernels(kernels), cmd: '/task/run' })
+    const anyKernel = await issueGrant(alice, bob.id, withKernels(undefined))
+    for (const kernels of [['wgsl'], ['custom:*'], [WASM]]) {
+      await expect(issueGrant(bob, carol.id, leafOf(kernels), anyKernel)).rejects.toMatchObject({
+        code: 'CAPABILITY_ESCALATION',
+        message: expect.stringMatching(/runs code the caller sends, which its proof \(any kernel\) does not grant/),
+      })
+      // Signed anyway, the chain is refused where it is verified.
+      const forged = await forgeGrant(bob, carol.id, leafOf(kernels), anyKernel)
+      expect(await answers(forged, [kernels[0] === 'custom:*' ? WASM : kernels[0]])).toEqual({
+        [kernels[0] === 'custom:*' ? WASM : kernels[0]]: 'CAPABILITY_ESCALATION',
+      })
+    }
+    const anyWasm = await issueGrant(alice, bob.id, withKernels(['custom:*', 'wgsl']))
+    const oneWasm = await issueGrant(bob, carol.id, leafOf([WASM]), anyWasm)
+    expect(await answers(oneWasm, [WASM, OTHER_WASM, 'wgsl'])).toEqual({
+      [WASM]: 'ok',
+      [OTHER_WASM]: 'CAPABILITY_MISSING',
+      wgsl: 'CAPABILITY_MISSING',
+    })
+    const onlyOne = await issueGrant(alice, bob.id, withKernels([WASM]))
+    await expect(issueGrant(bob, carol.id, leafOf(['custom:*']), onlyOne)).rejects.toMatchObject({ code: 'CAPABILITY_ESCALATION' })
+    await expect(issueGrant(bob, carol.id, leafOf(undefined), anyWasm)).rejects.toMatchObject({ code: 'CAPABILITY_ESCALATION' })
+  })
+})
+
 describe('each kind of bad token is refused with its own code', () => {
   it('a good chain is accepted, and returns its links leaf first', async () => {
     const { alice, carol, root, leaf } = await aliceBobCarol()

@@ -93,6 +93,19 @@ describe('SecurityGate', () => {
     expect(verifyAuditLines((store as MemoryAuditStore).lines())).toMatchObject({ ok: true })
   })
 
+  it('a token for any kernel does not run code the caller sends: wgsl needs one that names it (CAPABILITY_MISSING)', async () => {
+    const { gate: g } = gate()
+    const any = encodeToken(await token('/task'))
+    await expect(g.authorize(TASK, { peer: requester, token: any, kernel: 'wgsl', level: 'INTERNAL', traceId: 't' })).rejects.toMatchObject(
+      {
+        code: 'CAPABILITY_MISSING',
+        message: expect.stringMatching(/wgsl runs code the caller sends.*issue a token with --kernel wgsl/),
+      },
+    )
+    const named = encodeToken(await token('/task', ['wgsl']))
+    await g.authorize(TASK, { peer: requester, token: named, kernel: 'wgsl', level: 'INTERNAL', traceId: 't' })
+  })
+
   it('an explicit deny rule beats a valid token; an allow rule admits a request without one above PUBLIC', async () => {
     const { gate: g } = gate([
       { effect: 'deny', name: 'no-matmul', kernels: ['matmul'], reason: 'matmul is off on this node' },

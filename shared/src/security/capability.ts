@@ -11,6 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { decode, encode } from 'cborg'
 import * as v from 'valibot'
 import { NoodleError, type NoodleErrorCode } from '../errors.js'
+import { CUSTOM_KERNELS } from '../scheduler/candidates.js'
 import { levelRank, SECURITY_LEVELS, type SecurityLevel } from './levels.js'
 
 export const TOKEN_PREFIX = 'nnt1.'
@@ -30,7 +31,7 @@ const seconds = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 4
 
 /** Conditions a token puts on what it grants. Absent means "no limit" (within the proof's limits). */
 export const CapabilityPolicySchema = v.strictObject({
-  /** Kernels allowed; absent = any kernel. */
+  /** Kernels allowed; absent = any kernel except those that run code the caller sends (see kernelsCover). */
   kernels: v.optional(v.pipe(v.array(text(128)), v.maxLength(256))),
   /** Highest security level granted. */
   level: v.picklist(SECURITY_LEVELS),
@@ -249,15 +250,41 @@ export function commandCovers(parent: string, child: string): boolean {
   return child === parent || child.startsWith(`${parent}/`)
 }
 
+/** The GPU kernel that runs a WGSL shader the caller sends (packages/webgpu). */
+export const WGSL_KERNEL = 'wgsl'
+
+/** Kernels that run code the caller sends: `wgsl` (a shader) and `custom:<sha256>` (a WebAssembly module). A token
+ *  grants them only by naming them, never as "any kernel". */
+export function runsCallersCode(kernel: string): boolean {
+  return kernel === WGSL_KERNEL || kernel.startsWith('custom:')
+}
+
+/** Whether a policy's `kernels` grants `kernel` (a kernel name, or another list's entry when narrowing). Absent: any
+ *  kernel but those that run the caller's code; `custom:*` grants every custom WebAssembly kernel. */
+export function kernelsCover(kernels: readonly string[] | undefined, kernel: string): boolean {
+  if (kernels === undefined) return !runsCallersCode(kernel)
+  return kernels.includes(kernel) || (kernel.startsWith('custom:') && kernels.includes(CUSTOM_KERNELS))
+}
+
+/** What to issue instead, for a kernel that runs the caller's code. */
+function namingAdvice(kernel: string): string {
+  return kernel.startsWith('custom:')
+    ? `issue a token with --kernel ${CUSTOM_KERNELS} (any WebAssembly kernel) or --kernel ${kernel.length > 20 ? `${kernel.slice(0, 20)}…` : kernel}`
+    : `issue a token with --kernel ${kernel}`
+}
+
 /** Why `child` grants more than `parent`, or undefined when it only narrows. */
 export function narrowingViolation(parent: CapabilityPayload, child: CapabilityPayload): string | undefined {
   if (!commandCovers(parent.cmd, child.cmd)) return `command ${child.cmd} is outside ${parent.cmd}`
   if (parent.sub !== null && child.sub !== parent.sub) return `subject ${child.sub ?? 'any'} differs from ${parent.sub}`
   if (levelRank(child.pol.level) > levelRank(parent.pol.level)) return `level ${child.pol.level} is above ${parent.pol.level}`
-  if (parent.pol.kernels !== undefined) {
-    if (child.pol.kernels === undefined) return `kernels (any) are wider than ${parent.pol.kernels.join(', ')}`
-    const extra = child.pol.kernels.find((kernel) => !parent.pol.kernels?.includes(kernel))
-    if (extra !== undefined) return `kernel ${extra} is not among ${parent.pol.kernels.join(', ')}`
+  if (parent.pol.kernels !== undefined && child.pol.kernels === undefined)
+    return `kernels (any) are wider than ${parent.pol.kernels.join(', ')}`
+  const extra = child.pol.kernels?.find((kernel) => !kernelsCover(parent.pol.kernels, kernel))
+  if (extra !== undefined) {
+    return parent.pol.kernels === undefined
+      ? `kernel ${extra} runs code the caller sends, which its proof (any kernel) does not grant`
+      : `kernel ${extra} is not among ${parent.pol.kernels.join(', ')}`
   }
   if (parent.pol.maxCost !== undefined && (child.pol.maxCost === undefined || child.pol.maxCost > parent.pol.maxCost)) {
     return `max cost ${child.pol.maxCost ?? 'unlimited'} is above ${parent.pol.maxCost}`
@@ -406,8 +433,16 @@ function checkRequest(chain: CapabilityToken[], request: CapabilityRequest, cont
     if (context.isRevoked(link.id, chain)) return fail('CAPABILITY_REVOKED', `token ${link.id.slice(0, 16)}… in the chain was revoked`)
   }
   if (!commandCovers(leaf.cmd, request.command)) return fail('CAPABILITY_MISSING', `the token grants ${leaf.cmd}, not ${request.command}`)
-  if (request.kernel !== undefined && leaf.pol.kernels !== undefined && !leaf.pol.kernels.includes(request.kernel)) {
-    return fail('CAPABILITY_MISSING', `the token grants kernels ${leaf.pol.kernels.join(', ')}, not ${request.kernel}`)
+  const kernel = request.kernel
+  if (kernel !== undefined && !kernelsCover(leaf.pol.kernels, kernel)) {
+    if (leaf.pol.kernels === undefined) {
+      return fail(
+        'CAPABILITY_MISSING',
+        `${kernel} runs code the caller sends, which a token for any kernel does not cover: ${namingAdvice(kernel)}`,
+      )
+    }
+    const advice = runsCallersCode(kernel) ? ` (${namingAdvice(kernel)})` : ''
+    return fail('CAPABILITY_MISSING', `the token grants kernels ${leaf.pol.kernels.join(', ')}, not ${kernel}${advice}`)
   }
   if (levelRank(request.level) > levelRank(leaf.pol.level))
     return fail('CAPABILITY_MISSING', `the request is ${request.level}; the token grants up to ${leaf.pol.level}`)

@@ -47,6 +47,8 @@ export type NoodleErrorCode =
   | 'WASM_IMPORTS_FORBIDDEN'
   | 'WASM_MEMORY_LIMIT'
   | 'WASM_TRAP'
+  // Custom WGSL kernels (packages/webgpu's `wgsl` kernel): the shader the caller sent does not compile.
+  | 'WGSL_INVALID'
   | 'GPU_UNAVAILABLE'
   | 'GPU_DEVICE_LOST'
   | 'GPU_FAILED'

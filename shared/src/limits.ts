@@ -153,6 +153,22 @@ export const LIMITS = {
   /** Prefix length (bytes): hashed once (its full 64-byte blocks are reused for every nonce), so this bounds memory,
    *  not work. A block header is 80 bytes. */
   kernelSha256MaxPrefixBytes: 64 * 1024,
+  /** Characters of a `wgsl` task's shader. Compute shaders are a few KiB; the device compiles whatever it is sent,
+   *  so this bounds the compiler's work per task. */
+  kernelWgslMaxCodeChars: 64 * 1024,
+  /** Storage buffers of one `wgsl` task: 8 is what every WebGPU device allows per shader stage (the default of
+   *  maxStorageBuffersPerShaderStage); a device that allows more is not asked for more. */
+  kernelWgslMaxBuffers: 8,
+  /** Bytes of a `wgsl` task's buffers together: its inputs arrive in one task input (taskInputMaxBytes) and its
+   *  outputs leave in one frame; the device holds them all at once, plus a readback copy of the outputs. */
+  kernelWgslMaxBytes: 16 * 1024 * 1024,
+  /** Workgroups in one `wgsl` dispatch, x·y·z (each dimension also within the device's
+   *  maxComputeWorkgroupsPerDimension, 65,535 by default). A dispatch cannot be stopped once submitted: this and the
+   *  GPU's own watchdog are all that bound a shader's time. 2^22 workgroups of 256 are 2^30 invocations. */
+  kernelWgslMaxWorkgroups: 1 << 22,
+  /** Compiled `wgsl` pipelines a device keeps, by shader text and entry point (least recently used out first), so a
+   *  map of many tasks over one shader compiles it once: ≤ 64 KiB of text each, plus the driver's compiled code. */
+  kernelWgslCachedPipelines: 16,
   // Executors (shared/src/exec; docs/EXECUTORS.md).
   /** Tasks an executor holds waiting for a worker (config scheduler.queueLimit's default); beyond it a task is answered
    *  TASK_BUSY with a retry-after estimate, never dropped. An entry holds the task's input, which the frame cap bounds. */

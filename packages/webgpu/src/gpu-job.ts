@@ -41,24 +41,45 @@ export class GpuJob {
     workgroups: [number, number?],
     result: GPUBuffer,
   ): Promise<ArrayBuffer> {
+    const [bytes] = await this.dispatchBindings(
+      pipeline,
+      resources.map((buffer, binding) => ({ binding, buffer })),
+      workgroups,
+      [result],
+    )
+    return bytes
+  }
+
+  /** `dispatch` in general: the group-0 bindings named (an 'auto' layout has only those its entry point uses), up to
+   *  three dimensions of workgroups, and every buffer in `results` read back, in order. */
+  async dispatchBindings(
+    pipeline: GPUComputePipeline,
+    bindings: ReadonlyArray<{ binding: number; buffer: GPUBuffer }>,
+    workgroups: readonly [number, number?, number?],
+    results: readonly GPUBuffer[],
+  ): Promise<ArrayBuffer[]> {
     const device = this.#device
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: resources.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: bindings.map(({ binding, buffer }) => ({ binding, resource: { buffer } })),
     })
-    const readback = this.#create(result.size, BufferUsage.MAP_READ | BufferUsage.COPY_DST)
+    const readbacks = results.map((result) => this.#create(result.size, BufferUsage.MAP_READ | BufferUsage.COPY_DST))
     const encoder = device.createCommandEncoder()
     const pass = encoder.beginComputePass()
     pass.setPipeline(pipeline)
     pass.setBindGroup(0, bindGroup)
-    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1)
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1)
     pass.end()
-    encoder.copyBufferToBuffer(result, 0, readback, 0, result.size)
+    for (const [i, result] of results.entries()) encoder.copyBufferToBuffer(result, 0, readbacks[i], 0, result.size)
     device.queue.submit([encoder.finish()])
-    await readback.mapAsync(MAP_MODE_READ)
-    const bytes = readback.getMappedRange().slice(0)
-    readback.unmap()
-    return bytes
+    return Promise.all(
+      readbacks.map(async (readback) => {
+        await readback.mapAsync(MAP_MODE_READ)
+        const bytes = readback.getMappedRange().slice(0)
+        readback.unmap()
+        return bytes
+      }),
+    )
   }
 
   destroy(): void {

@@ -3,7 +3,7 @@
 // TASK_INPUT_INVALID from the kernel's validate, GPU_FAILED for a WebGPU error during a run, GPU_DEVICE_LOST once
 // the device is gone (every later run fails the same way; make a new runner).
 
-import { type GpuKernel, type KernelContext, NoodleError } from '@noodlenet/shared'
+import { type GpuKernel, type KernelContext, NoodleError, type SecurityLevel } from '@noodlenet/shared'
 import { GPU_KERNELS } from './kernels/index.js'
 
 /** What the scheduler and the benchmarks want to know about the adapter behind a runner. */
@@ -81,6 +81,11 @@ export class WebGpuRunner {
 
   has(kernel: string): boolean {
     return this.#kernels.has(kernel)
+  }
+
+  /** The kernel's own security level (`wgsl`, which runs the caller's shader, is INTERNAL); undefined when absent. */
+  levelOf(kernel: string): SecurityLevel | undefined {
+    return this.#kernels.get(kernel)?.level
   }
 
   get lost(): boolean {

@@ -25,14 +25,31 @@ if (dawn === undefined) {
   const dawnProcess = dawn
   kernelComplianceSuite({
     name: `webgpu (Dawn, ${dawnProcess.adapter.architecture || dawnProcess.adapter.vendor})`,
-    kernels: dawnProcess.kernels,
+    // `wgsl` has no CPU twin to agree with: custom-wgsl.browser.test.ts is its own suite.
+    kernels: dawnProcess.kernels.filter((kernel) => kernel !== 'wgsl'),
     run: (kernel, input) => dawnProcess.run(kernel, input),
   })
 
   describe('Dawn in a child process', () => {
     it('reports its adapter and the WGSL kernels', () => {
-      expect(dawnProcess.kernels).toEqual(['matmul', 'saxpy', 'mandelbrot'])
+      expect(dawnProcess.kernels).toEqual(['matmul', 'saxpy', 'mandelbrot', 'wgsl'])
       expect(dawnProcess.adapter.description).not.toBe('')
+    })
+
+    it("runs a caller's own shader (wgsl): its bytes cross to the child and back; a syntax error is WGSL_INVALID", async () => {
+      const code = `@group(0) @binding(0) var<storage, read_write> v: array<f32>;
+        @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+          if (id.x < arrayLength(&v)) { v[id.x] = v[id.x] * 2.0; }
+        }`
+      const data = new Uint8Array(new Float32Array([1, -2.5, 3]).buffer)
+      const output = await dawnProcess.run('wgsl', { code, workgroups: [1], buffers: [{ data, output: true }] })
+      expect(Array.from(new Float32Array((output as Uint8Array).slice().buffer))).toEqual([2, -5, 6])
+      await expect(
+        dawnProcess.run('wgsl', { code: 'fn main( {', workgroups: [1], buffers: [{ size: 4, output: true }] }),
+      ).rejects.toMatchObject({
+        code: 'WGSL_INVALID',
+        message: expect.stringMatching(/^wgsl: the shader does not compile: line 1:/),
+      })
     })
 
     it('refuses a kernel it has no WGSL for with GPU_UNAVAILABLE', async () => {

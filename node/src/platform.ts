@@ -32,6 +32,7 @@ export function nodePlatform(options: { logSink?: LogSink } = {}): Platform {
       return {
         adapter: dawn.adapter,
         has: (kernel) => dawn.kernels.includes(kernel),
+        kernelNames: dawn.kernels,
         run: (kernel, input, context) => dawn.run(kernel, input, context),
         destroy: () => void dawn.stop(),
       }

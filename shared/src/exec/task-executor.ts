@@ -1,7 +1,8 @@
 // What a node runs tasks with: its CpuExecutor (the platform's worker pool: built-in CPU kernels, an app's own
 // kernels, custom WebAssembly) and, where the platform has a WebGPU device, a GPU runner for the kernels with a WGSL
 // implementation, behind the TaskExecutor interface the task service serves and schedules against. A task that
-// required a GPU runs on the GPU runner; every other task on the CPU.
+// required a GPU runs on the GPU runner, and so does one for a kernel only the GPU runner has (`wgsl`, a caller's
+// own shader); every other task on the CPU.
 
 import { NoodleError } from '../errors.js'
 import type { TaskResult, TaskRun } from '../net/protocols.js'
@@ -15,12 +16,18 @@ import { isCustomKernel } from './wasm-kernel.js'
 
 /** Custom kernels arrive from other peers as WebAssembly: never below INTERNAL (docs/SECURITY.md). */
 const CUSTOM_KERNEL_LEVEL: SecurityLevel = 'INTERNAL'
+/** The level of a GPU-only kernel whose runner does not say: such a kernel (`wgsl`) runs code the caller sends. */
+const GPU_ONLY_KERNEL_LEVEL: SecurityLevel = 'INTERNAL'
 
 /** A WebGPU runner as the executor uses it (packages/webgpu's WebGpuRunner): one dispatch at a time. */
 export interface GpuTaskRunner {
   /** The adapter behind it, for the node's profile when the platform's probe did not see one (Dawn in Node). */
   readonly adapter?: { vendor: string; architecture: string; device: string; description: string; fallback: boolean }
   has(kernel: string): boolean
+  /** Its kernels, listed in the profile beside the CPU ones, so the scheduler sends a GPU-only kernel only here. */
+  readonly kernelNames?: readonly string[]
+  /** A kernel's own security level; a GPU-only kernel of a runner that does not say is taken as INTERNAL. */
+  levelOf?(kernel: string): SecurityLevel | undefined
   run(kernel: string, input: unknown, context: KernelContext): Promise<unknown>
   destroy?(): void
 }
@@ -40,16 +47,20 @@ export class CpuTaskExecutor implements TaskExecutor {
   }
 
   kernels(): string[] {
-    return [...this.kernelsByName.keys(), CUSTOM_KERNELS]
+    const gpuOnly = (this.gpu?.kernelNames ?? []).filter((kernel) => !this.kernelsByName.has(kernel))
+    return [...this.kernelsByName.keys(), CUSTOM_KERNELS, ...gpuOnly]
   }
 
   levelOf(kernel: string): SecurityLevel | undefined {
     if (isCustomKernel(kernel)) return CUSTOM_KERNEL_LEVEL
-    return this.kernelsByName.get(kernel)?.level
+    const cpu = this.kernelsByName.get(kernel)
+    if (cpu !== undefined) return cpu.level
+    if (this.gpu?.has(kernel) !== true) return undefined
+    return this.gpu.levelOf?.(kernel) ?? GPU_ONLY_KERNEL_LEVEL
   }
 
   async run(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {
-    if (task.gpu === true) return this.runOnGpu(task, options)
+    if (task.gpu === true || this.onlyOnGpu(task.kernel)) return this.runOnGpu(task, options)
     const result = await this.cpu.run(
       {
         kernel: task.kernel,
@@ -81,6 +92,11 @@ export class CpuTaskExecutor implements TaskExecutor {
   async stop(): Promise<void> {
     this.cpu.stop()
     this.gpu?.destroy?.()
+  }
+
+  /** A kernel no CPU worker runs but the GPU runner does: it goes to the GPU whether or not the task said `gpu`. */
+  private onlyOnGpu(kernel: string): boolean {
+    return !this.kernelsByName.has(kernel) && !isCustomKernel(kernel) && this.gpu?.has(kernel) === true
   }
 
   private async runOnGpu(task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {

@@ -41,6 +41,8 @@ export async function startGpuWorker(): Promise<GpuTaskRunner> {
   return {
     adapter: info.adapter,
     has: (kernel) => info.kernels.includes(kernel),
+    // Listed in the profile: a GPU-only kernel (`wgsl`) is placed only on a peer whose runner has it.
+    kernelNames: info.kernels,
     run: (kernel: string, input: unknown, context: KernelContext) =>
       new Promise((resolve, reject) => {
         if (lost !== undefined) return reject(lost)

@@ -75,7 +75,7 @@ describe('sources', () => {
       file(`{
         "network": { "listen": ["/ip4/0.0.0.0/tcp/4001"], "bootstrap": ["/ip4/10.0.0.1/tcp/4001/p2p/${PEER}"], "mdns": false },
         "security": { "level": "confidential", "trustedRoots": ["${PEER}"] },
-        "scheduler": { "concurrency": 4, "queueLimit": 10 },
+        "scheduler": { "concurrency": 4, "queueLimit": 10, "gpu": "any" },
         "monitoring": { "logLevel": "ERROR", "intervalSeconds": 0.5 }
       }`),
     ])
@@ -83,7 +83,7 @@ describe('sources', () => {
     expect(config.network.bootstrap).toEqual([`/ip4/10.0.0.1/tcp/4001/p2p/${PEER}`])
     expect(config.network.mdns).toBe(false)
     expect(config.security).toEqual({ level: 'CONFIDENTIAL', trustedRoots: [PEER], rules: [], auditLog: null, revocationsFile: null })
-    expect(config.scheduler).toEqual({ concurrency: 4, queueLimit: 10 })
+    expect(config.scheduler).toEqual({ concurrency: 4, queueLimit: 10, gpu: 'any' })
     expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5, metrics: true })
   })
 

@@ -449,7 +449,10 @@ export class TaskService {
       this.queue.retryAfter(entry, peer, error.retryAfterMs ?? LIMITS.schedulerRetryMs)
       return
     }
-    if (LOST_PEER.has(error.code) && entry.attempts < MAX_ATTEMPTS) {
+    // A custom shader that outran the request cannot be stopped on its GPU: sending it elsewhere would tie up
+    // another GPU the same way, so it fails here (docs/KERNELS.md).
+    const unstoppable = error.code === 'REQUEST_TIMEOUT' && entry.task.kernel === 'wgsl'
+    if (LOST_PEER.has(error.code) && !unstoppable && entry.attempts < MAX_ATTEMPTS) {
       this.log.info({ peer, kernel: entry.task.kernel, code: error.code }, 'peer lost a task; placing it again')
       entry.exclude(peer, this.queue.now() + LOST_PEER_PAUSE_MS)
       this.queue.requeue(entry)

@@ -2,22 +2,32 @@
 // types and kernel workers and none of the workspace's sources; unpacked outside the repository, with only the
 // dependencies it declares beside it (linked from the workspace's install), `noodlenet/node` starts a node in a
 // plain `node` process (no tsx) that runs a kernel on its worker pool (and one on Dawn, where there is a Vulkan
-// driver for it), and the .d.ts files type-check a consumer.
+// driver for it), `noodlenet/browser` bundled by a Vite app runs one in its Web Worker in Chromium, and the .d.ts
+// files type-check a consumer.
 
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../web/test/support/browser.js'
+import { CHROMIUM_PATH } from './support/chromium.js'
 
 const run = promisify(execFile)
 const WORKSPACE = fileURLToPath(new URL('../../', import.meta.url))
 /** Chromium's software Vulkan driver, which Dawn takes when the machine has no GPU (decisions/0007). */
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'
 const DECLARING_PACKAGES = ['packages/noodlenet', 'shared', 'node', 'packages/webrtc', 'packages/webgpu']
+
+/** The part of Vite's API used here (node/ does not depend on Vite; packages/noodlenet does). */
+interface ViteApi {
+  build(config: Record<string, unknown>): Promise<unknown>
+  preview(config: Record<string, unknown>): Promise<{ resolvedUrls: { local: string[] } | null; close(): Promise<void> }>
+}
 
 interface Packed {
   tarball: string
@@ -177,6 +187,50 @@ await node.stop()
       ],
       backend: 'webgpu',
     })
+  })
+
+  it.skipIf(!existsSync(CHROMIUM_PATH))('dist/browser, bundled by a Vite app, runs a kernel in its Web Worker in Chromium', async () => {
+    const app = join(dir, 'web-app')
+    await link(unpacked, join(app, 'node_modules', 'noodlenet'))
+    await writeFile(join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>\n')
+    await writeFile(
+      join(app, 'main.js'),
+      `import { createNode } from 'noodlenet/browser'
+try {
+  const node = await createNode({ database: 'packed-noodlenet', gpu: false, config: { monitoring: { logLevel: 'WARNING' } } })
+  const stages = []
+  const output = await node.run('matmul', { a: [[1, 2]], b: [[3], [4]] }, { onProgress: (p) => stages.push(p.stage) })
+  window.result = { output, stages }
+  await node.stop()
+} catch (err) {
+  window.result = { error: String(err?.stack ?? err) }
+}
+`,
+    )
+    // The Vite the workspace builds browser code with (packages/noodlenet's).
+    const vitePath = createRequire(join(WORKSPACE, 'packages/noodlenet/package.json')).resolve('vite')
+    const vite = (await import(pathToFileURL(vitePath).href)) as ViteApi
+    await vite.build({ root: app, configFile: false, logLevel: 'error', build: { outDir: join(app, 'dist'), target: 'es2022' } })
+    const server = await vite.preview({
+      root: app,
+      configFile: false,
+      logLevel: 'error',
+      preview: { host: '127.0.0.1', port: 0 },
+      build: { outDir: join(app, 'dist') },
+    })
+    const browser = await launchChromium()
+    try {
+      const page = await browser.newPage()
+      await page.goto(server.resolvedUrls?.local[0] ?? '')
+      await page.waitForFunction(() => (window as { result?: unknown }).result !== undefined, null, { timeout: 30_000 })
+      expect(await page.evaluate(() => (window as { result?: unknown }).result)).toEqual({
+        output: [[11]],
+        stages: ['queued', 'placed', 'done'],
+      })
+    } finally {
+      await browser.close()
+      await server.close()
+    }
   })
 
   it('the .d.ts files type-check a consumer, with moduleResolution bundler and node16', async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleBenchmark } from './bundle.js'
 import { matmulBenchmark } from './matmul.js'
+import { monitoringBenchmark } from './monitoring.js'
 import { placementBenchmark } from './placement.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
@@ -22,6 +23,7 @@ const BENCHMARKS: Benchmark[] = [
   tasksBenchmark,
   bundleBenchmark,
   matmulBenchmark,
+  monitoringBenchmark,
 ]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 

@@ -12,6 +12,8 @@ export interface BenchNodeOptions {
   trustedRoots?: string[]
   /** false: no worker pool, so no executor; the node only submits tasks. Default true. */
   executes?: boolean
+  /** monitoring.metrics (default true): false counts nothing, for bench/monitoring.ts's baseline. */
+  metrics?: boolean
 }
 
 export async function startBenchNode(options: BenchNodeOptions = {}): Promise<NoodleNode> {
@@ -20,7 +22,7 @@ export async function startBenchNode(options: BenchNodeOptions = {}): Promise<No
       source: 'bench',
       values: {
         network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, presenceIntervalMs: 600_000 },
-        monitoring: { logLevel: 'ERROR' },
+        monitoring: { logLevel: 'ERROR', metrics: options.metrics ?? true },
         security: { trustedRoots: options.trustedRoots ?? [] },
       },
     },

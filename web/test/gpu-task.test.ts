@@ -6,36 +6,18 @@
 // without asking for a GPU, since only a peer with WebGPU lists it; it runs with a token that names `wgsl` at
 // INTERNAL, and the tab's gate refuses a token for any kernel.
 
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type PeerProcess, runCli, startPeer } from '../../node/test/support/peer-process.js'
-import { buildWebApp, launchChromium, serveStatic } from './support/browser.js'
+import { eventually, runCli, startPeer } from '../../node/test/support/peer-process.js'
+import { WebAppHarness } from './support/browser.js'
 
-let app: Awaited<ReturnType<typeof buildWebApp>>
-let server: Awaited<ReturnType<typeof serveStatic>>
-let pageUrl: string
-let browser: Browser | undefined
-let dir: string
-const peers: PeerProcess[] = []
+let harness: WebAppHarness
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noodlenet-gpu-'))
-  app = await buildWebApp()
-  server = await serveStatic(app.dir)
-  pageUrl = server.url
-  browser = await launchChromium(['--enable-unsafe-webgpu'])
+  harness = await WebAppHarness.start(['--enable-unsafe-webgpu'])
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  await Promise.all(peers.map((peer) => peer.kill()))
-  await server?.close()
-  await app?.remove()
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(async () => harness?.close())
 
 interface TaskRecord {
   status: string
@@ -74,20 +56,19 @@ async function runOnceKnown(api: string, body: Record<string, unknown>): Promise
 /** A root key (`name` in the test folder), a `noodlenet start` submitter with no GPU, and a web-app tab that joins it
  *  and trusts the root; `issue(...flags)` issues a /task/run token from the root to the submitter. */
 async function submitterAndTab(name: string) {
-  const rootKey = join(dir, name)
+  const rootKey = join(harness.dir, name)
   const root = JSON.parse((await runCli(['keygen', '--out', rootKey])).stdout).peerId as string
-  const submitter = startPeer(['--listen', '/ip4/127.0.0.1/tcp/0/ws'])
-  peers.push(submitter)
+  const submitter = harness.track(startPeer(['--listen', '/ip4/127.0.0.1/tcp/0/ws']))
   const ready = await submitter.ready
   const ws = ready.addrs.find((addr) => addr.includes('/ws/')) as string
   const issue = async (...flags: string[]): Promise<string> =>
     (
       await runCli(['token', 'issue', '--key', rootKey, '--to', ready.peerId, '--can', '/task/run', '--expires', '10m', ...flags])
     ).stdout.trim()
-  const page = await (browser as Browser).newPage()
+  const page = await harness.browser.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
-  await page.goto(`${pageUrl}/?join=1&bootstrap=${encodeURIComponent(ws)}&trust=${root}`)
+  await page.goto(`${harness.url}/?join=1&bootstrap=${encodeURIComponent(ws)}&trust=${root}`)
   await page.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
   const tabId = (await page.evaluate(() => window.noodle?.peerId)) as string
   return { api: ready.api, issue, page, tabId, errors }

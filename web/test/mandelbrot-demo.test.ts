@@ -3,51 +3,34 @@
 // peer that computed it. Every tile arrives; more than one peer computed them; a screenshot goes to
 // test-artifacts/mandelbrot-demo.png.
 
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type PeerProcess, runCli, startPeer } from '../../node/test/support/peer-process.js'
-import { ARTIFACTS, buildWebApp, launchChromium, serveStatic } from './support/browser.js'
+import { eventually, runCli, startPeer } from '../../node/test/support/peer-process.js'
+import { ARTIFACTS, WebAppHarness } from './support/browser.js'
 
-let app: Awaited<ReturnType<typeof buildWebApp>>
-let server: Awaited<ReturnType<typeof serveStatic>>
-let browser: Browser | undefined
-let dir: string
-const peers: PeerProcess[] = []
+let harness: WebAppHarness
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noodlenet-demo-'))
-  app = await buildWebApp()
-  server = await serveStatic(app.dir)
-  browser = await launchChromium()
+  harness = await WebAppHarness.start()
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  await Promise.all(peers.map((peer) => peer.kill()))
-  await server?.close()
-  await app?.remove()
-  await rm(dir, { recursive: true, force: true })
-})
+afterAll(async () => harness?.close())
 
 describe('the Mandelbrot demo', () => {
   it('renders every tile on the mesh, coloured by the peers that computed them', { timeout: 180_000 }, async () => {
-    const rootKey = join(dir, 'root.key')
+    const rootKey = join(harness.dir, 'root.key')
     const root = JSON.parse((await runCli(['keygen', '--out', rootKey])).stdout).peerId as string
-    const first = startPeer(['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--trusted-root', root])
-    peers.push(first)
+    const first = harness.track(startPeer(['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--trusted-root', root]))
     const ready = await first.ready
-    const second = startPeer(['--bootstrap', ready.addrs[0], '--trusted-root', root])
-    peers.push(second)
+    const second = harness.track(startPeer(['--bootstrap', ready.addrs[0], '--trusted-root', root]))
     const readySecond = await second.ready
     const ws = ready.addrs.find((addr) => addr.includes('/ws/')) as string
 
-    const page = await (browser as Browser).newPage()
+    const page = await harness.browser.newPage()
     const errors: string[] = []
     page.on('pageerror', (err) => errors.push(err.message))
-    await page.goto(`${server.url}/?join=1&bootstrap=${encodeURIComponent(ws)}`)
+    await page.goto(`${harness.url}/?join=1&bootstrap=${encodeURIComponent(ws)}`)
     await page.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
     const tabId = (await page.evaluate(() => window.noodle?.peerId)) as string
     const token = (

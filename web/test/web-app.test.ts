@@ -4,42 +4,28 @@
 
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiPeer, eventually, PeerProcess } from '../../node/test/support/peer-process.js'
-import { ARTIFACTS, buildWebApp, launchChromium, serveStatic } from './support/browser.js'
+import { ARTIFACTS, WebAppHarness } from './support/browser.js'
 
-let app: Awaited<ReturnType<typeof buildWebApp>>
-let server: Awaited<ReturnType<typeof serveStatic>>
-let pageUrl: string
-let browser: Browser | undefined
-const peers: PeerProcess[] = []
+let harness: WebAppHarness
 
 beforeAll(async () => {
-  app = await buildWebApp()
   // A plain static server, not the signalling server: this page links over WebSockets only.
-  server = await serveStatic(app.dir)
-  pageUrl = server.url
-  browser = await launchChromium()
+  harness = await WebAppHarness.start()
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  await Promise.all(peers.map((peer) => peer.kill()))
-  await server?.close()
-  await app?.remove()
-})
+afterAll(async () => harness?.close())
 
 describe('the web app', () => {
   it('/?join=1 makes the tab a node linked to a Node peer over WebSockets with noise', async () => {
-    const nodePeer = new PeerProcess(['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--api-port', '0', '--no-mdns'])
-    peers.push(nodePeer)
+    const nodePeer = harness.track(new PeerProcess(['--listen', '/ip4/127.0.0.1/tcp/0/ws', '--api-port', '0', '--no-mdns']))
     const ready = await nodePeer.ready
-    const context = await (browser as Browser).newContext()
+    const context = await harness.browser.newContext()
     const page = await context.newPage()
     const errors: string[] = []
     page.on('pageerror', (err) => errors.push(err.message))
-    await page.goto(`${pageUrl}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
+    await page.goto(`${harness.url}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
 
     // (waitForFunction would take an async predicate's promise as truthy: poll with evaluate instead.)
     await eventually(
@@ -81,7 +67,7 @@ describe('the web app', () => {
     await page.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
     expect(await page.evaluate(() => window.noodle?.peerId)).toBe(browserId)
     const second = await context.newPage()
-    await second.goto(`${pageUrl}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
+    await second.goto(`${harness.url}/?join=1&bootstrap=${encodeURIComponent(ready.addrs[0])}`)
     await second.waitForFunction(() => window.noodle !== undefined, undefined, { timeout: 30_000 })
     const secondId = await second.evaluate(() => window.noodle?.peerId)
     expect(secondId).toMatch(/^12D3KooW/)

@@ -45,6 +45,45 @@ export async function serveStatic(dir: string): Promise<{ url: string; close(): 
   }
 }
 
+/** What most web-app tests set up in beforeAll and take down in afterAll: the built app on a static server, a
+ *  headless Chromium, a temporary folder, and the peer processes the test starts (`track` them). */
+export class WebAppHarness {
+  private readonly processes: Array<{ kill(): Promise<void> }> = []
+
+  private constructor(
+    private readonly app: Awaited<ReturnType<typeof buildWebApp>>,
+    private readonly server: Awaited<ReturnType<typeof serveStatic>>,
+    readonly browser: Browser,
+    /** A temporary folder for keys and files, removed by close(). */
+    readonly dir: string,
+  ) {}
+
+  static async start(chromiumArgs: string[] = []): Promise<WebAppHarness> {
+    const app = await buildWebApp()
+    const server = await serveStatic(app.dir)
+    return new WebAppHarness(app, server, await launchChromium(chromiumArgs), await mkdtemp(join(tmpdir(), 'noodlenet-web-test-')))
+  }
+
+  /** The page's base URL. */
+  get url(): string {
+    return this.server.url
+  }
+
+  /** Kills `process` at close(). */
+  track<P extends { kill(): Promise<void> }>(process: P): P {
+    this.processes.push(process)
+    return process
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close()
+    await Promise.all(this.processes.map((process) => process.kill()))
+    await this.server.close()
+    await this.app.remove()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
 /** Flags that let tabs offer loopback ICE candidates: without camera/microphone permission Chromium offers only
  *  the default-route address (or an mDNS name); with these and a getUserMedia call (`allowLoopbackWebRtc`) it offers
  *  127.0.0.1 too, so WebRTC between tabs stays on this machine. */

@@ -1,10 +1,10 @@
 // The cost of monitoring: `echo` task throughput with metrics on (noodlenet's and libp2p's, config
 // monitoring.metrics) against the same with metrics off, in the same run. Two pairs of nodes in this process, one
-// with metrics and one without, each a submitter holding a capability token and an executor (CpuExecutor over
-// worker_threads) over TCP on 127.0.0.1. Each round measures tasks awaited one at a time (the pairs taking turns
-// task by task), a node.map() per pair with many in flight (both maps at once, so that load from elsewhere on this
-// shared 2-core machine falls on both alike), CPU time per task (a map per pair alone), and scrapes the metered
-// pair once (render()), as Prometheus would. Target: metrics cost at most 5 % of either rate.
+// with metrics and one without, each a submitter holding a capability token and an executor (CpuExecutor; a small
+// echo runs on its own thread) over TCP on 127.0.0.1. Each round measures tasks awaited one at a time (the pairs
+// taking turns task by task), a node.map() per pair with many in flight (both maps at once, so that load from
+// elsewhere on this shared 2-core machine falls on both alike), CPU time per task (a map per pair alone), and
+// scrapes the metered pair once (render()), as Prometheus would. Target: metrics cost at most 5 % of either rate.
 
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'

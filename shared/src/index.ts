@@ -1,7 +1,7 @@
 // @noodlenet/shared: the isomorphic core. Platform-specific pieces come in through a Platform object.
 
 export { CONFIG_ENV, type ConfigLayer, envLayer, parseConfigJson, resolveConfig, setPath } from './config/resolve.js'
-export { ConfigSchema, type NoodleConfig, type NoodleConfigInput, PolicyRuleSchema } from './config/schema.js'
+export { ConfigSchema, HealthConfigSchema, type NoodleConfig, type NoodleConfigInput, PolicyRuleSchema } from './config/schema.js'
 export { isNoodleError, NoodleError, type NoodleErrorCode } from './errors.js'
 export {
   CpuExecutor,
@@ -33,6 +33,14 @@ export {
   type WorkerPool,
   type WorkerToHost,
 } from './exec/worker-pool.js'
+export {
+  FailureDetector,
+  type FailureDetectorComponents,
+  type FailureDetectorEvents,
+  type PeerHealthChange,
+  type PeerHealthReport,
+} from './health/failure-detector.js'
+export { PhiAccrualDetector, type PhiAccrualOptions, phiOf } from './health/phi-accrual.js'
 export { LIMITS } from './limits.js'
 export { libp2pMetricName, libp2pMetrics, unitScale } from './monitoring/libp2p-metrics.js'
 export {

@@ -198,4 +198,21 @@ export const LIMITS = {
    *  bytes of module: compiled code takes a few times the module's size, so ≤ ~200 MiB at the cap. */
   wasmCacheModules: 64,
   wasmCacheBytes: 64 * 1024 * 1024,
+  // Failure detection (shared/src/health; docs/HEALTH.md).
+  /** How often a node pings each connected peer (ms; config health.heartbeatMs's default). The acceptable pause is one
+   *  interval and the deviation floor a quarter of one, so with the default phi thresholds a silent peer is suspect
+   *  after ~2.8 s and dead after ~3.3 s of silence: dead within 5 s of dying, at a ping per peer per second. */
+  healthHeartbeatMs: 1_000,
+  /** Phi at which a peer becomes suspect (1 in 1,000 that a live peer is this late) and dead (1 in 10^8). */
+  healthSuspectPhi: 3,
+  healthDeadPhi: 8,
+  /** Acceptable pause multiplier for a peer whose profile says it is throttled (a hidden browser tab runs its timers
+   *  at most once a second, then once a minute): dead after ~6.3 s of silence instead of ~3.3 s. */
+  healthThrottledFactor: 4,
+  /** Inter-arrival times kept per peer: 100 heartbeats, ~100 s at the default interval; 800 bytes a peer. */
+  healthSampleSize: 100,
+  /** Peers the detector tracks at once; beyond it the one heard from longest ago is forgotten. ~1 KiB each. */
+  healthMaxPeers: 4_096,
+  /** A dead peer is forgotten this long after it was declared dead (ms) unless it is heard from again. */
+  healthForgetDeadMs: 60_000,
 } as const

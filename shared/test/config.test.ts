@@ -58,6 +58,12 @@ describe('defaults', () => {
       security: { level: 'PUBLIC', trustedRoots: [], rules: [], auditLog: null, revocationsFile: null },
       scheduler: { concurrency: 0, queueLimit: 256, gpu: 'off' },
       monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true },
+      health: {
+        suspectPhi: LIMITS.healthSuspectPhi,
+        deadPhi: LIMITS.healthDeadPhi,
+        heartbeatMs: LIMITS.healthHeartbeatMs,
+        throttledFactor: LIMITS.healthThrottledFactor,
+      },
     })
   })
 
@@ -181,6 +187,14 @@ describe('invalid values: one CONFIG_INVALID naming field, value, what is allowe
       field: 'network.apiPort',
       value: '"eighty"',
       allowed: 'an integer from 0 to 65535',
+      source: 'file ./noodle.json',
+    },
+    {
+      what: 'a dead threshold at or below the suspect one',
+      layers: () => [file('{"health": {"suspectPhi": 5, "deadPhi": 4}}')],
+      field: 'health.deadPhi',
+      value: '4',
+      allowed: 'above suspectPhi',
       source: 'file ./noodle.json',
     },
     {

@@ -55,7 +55,7 @@ export function parseConfigJson(text: string, source: string): ConfigLayer {
     throw new NoodleError(
       'CONFIG_INVALID',
       `config error: ${source} holds ${describe(parsed)}, not a JSON object`,
-      'A config file is an object with the sections network, security, scheduler and monitoring.',
+      'A config file is an object with the sections network, security, scheduler, monitoring and health.',
     )
   }
   return { source, values: parsed as Record<string, unknown> }

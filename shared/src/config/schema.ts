@@ -14,6 +14,11 @@ function int(min: number, max: number, fallback: number) {
   return v.optional(v.pipe(v.number(allowed), v.integer(allowed), v.minValue(min, allowed), v.maxValue(max, allowed)), fallback)
 }
 
+function phi(fallback: number) {
+  const allowed = 'a number above 0, at most 1000'
+  return v.optional(v.pipe(v.number(allowed), v.gtValue(0, allowed), v.maxValue(1000, allowed)), fallback)
+}
+
 function oneOf<const T extends readonly string[]>(values: T, fallback: T[number]) {
   const allowed = `one of ${values.join(', ')}`
   return v.optional(v.pipe(v.string(allowed), v.toUpperCase(), v.picklist(values, allowed)), fallback)
@@ -309,12 +314,37 @@ export const MonitoringConfigSchema = v.strictObject(
   unknownKey,
 )
 
+/** The failure detector (docs/HEALTH.md): phi thresholds and the ping interval. */
+export const HealthConfigSchema = v.pipe(
+  v.strictObject(
+    {
+      /** Phi at which a peer is suspect: placements still use it, at a higher cost. */
+      suspectPhi: phi(LIMITS.healthSuspectPhi),
+      /** Phi at which a peer is dead: nothing is placed on it and `peer:dead` fires. */
+      deadPhi: phi(LIMITS.healthDeadPhi),
+      /** How often each connected peer is pinged (ms); the detector expects a heartbeat about this often. */
+      heartbeatMs: int(100, 600_000, LIMITS.healthHeartbeatMs),
+      /** Acceptable pause multiplier for peers that say they are throttled (hidden browser tabs). */
+      throttledFactor: v.optional(
+        v.pipe(v.number('a number from 1 to 100'), v.minValue(1, 'a number from 1 to 100'), v.maxValue(100, 'a number from 1 to 100')),
+        LIMITS.healthThrottledFactor,
+      ),
+    },
+    unknownKey,
+  ),
+  v.forward(
+    v.check((health) => health.deadPhi > health.suspectPhi, 'above suspectPhi: a peer is suspected before it is declared dead'),
+    ['deadPhi'],
+  ),
+)
+
 export const ConfigSchema = v.strictObject(
   {
     network: v.optional(NetworkConfigSchema, {}),
     security: v.optional(SecurityConfigSchema, {}),
     scheduler: v.optional(SchedulerConfigSchema, {}),
     monitoring: v.optional(MonitoringConfigSchema, {}),
+    health: v.optional(HealthConfigSchema, {}),
   },
   unknownKey,
 )

@@ -93,6 +93,9 @@ export const NodeProfileSchema = v.object({
   kernels: v.optional(v.pipe(v.array(text(80)), v.maxLength(128))),
   /** What it charges, in cost units per second of compute (the unit of a task's maxCost); absent means free. */
   price: v.optional(amount),
+  /** The peer runs throttled (a hidden browser tab: timers at most once a second, later once a minute), so others
+   *  allow it longer silences before suspecting it (config health.throttledFactor). Absent means not throttled. */
+  throttled: v.optional(v.boolean()),
   /** Sequence number: a receiver keeps the highest it has seen, so reordered gossip cannot roll a profile back. */
   seq: count,
   /** Sender's clock when published (ms since the epoch); informational, never used for ordering. */

@@ -10,6 +10,7 @@ import { TypedEventEmitter } from 'main-event'
 import type { NoodleConfig } from '../config/schema.js'
 import { CpuExecutor } from '../exec/executor.js'
 import { CpuTaskExecutor } from '../exec/task-executor.js'
+import { FailureDetector, type FailureDetectorEvents } from '../health/failure-detector.js'
 import { LIMITS } from '../limits.js'
 import { libp2pMetrics } from '../monitoring/libp2p-metrics.js'
 import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
@@ -45,6 +46,11 @@ export interface NoodleNodeEvents {
   'peer:disconnect': CustomEvent<{ peerId: string }>
   'presence:update': CustomEvent<NodeProfile>
   'presence:expire': CustomEvent<{ peerId: string }>
+  /** The failure detector's verdicts (docs/HEALTH.md): a peer heard from again or for the first time, suspected,
+   *  declared dead. */
+  'peer:alive': FailureDetectorEvents['peer:alive']
+  'peer:suspect': FailureDetectorEvents['peer:suspect']
+  'peer:dead': FailureDetectorEvents['peer:dead']
 }
 
 type Status = 'stopped' | 'starting' | 'started' | 'stopping'
@@ -61,6 +67,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly audit: AuditLog
   readonly revocations: RevocationList
   readonly tasks: TaskService
+  /** Phi-accrual failure detection over presence gossip and pings (docs/HEALTH.md). */
+  readonly health: FailureDetector
   /** This node's metrics (docs/METRICS.md), libp2p's own included; empty when config monitoring.metrics is false. */
   readonly metrics: MetricsRegistry
   /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
@@ -129,6 +137,17 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       backoffMaxMs: LIMITS.dialBackoffMaxMs,
       pinned: network.bootstrap.map(bootstrapPeerId),
     })
+    this.health = new FailureDetector({
+      config: this.config.health,
+      logger: componentLogger(logger, 'health'),
+      presence: this.presence,
+      ping: { peers: () => libp2p.getPeers(), ping: (peer, options) => libp2p.services.ping.ping(peer, options) },
+      selfThrottled: () => init.platform.isThrottled?.() === true,
+      metrics,
+    })
+    for (const type of ['peer:alive', 'peer:suspect', 'peer:dead'] as const) {
+      this.health.addEventListener(type, (evt) => this.safeDispatchEvent(type, { detail: evt.detail }))
+    }
     const tasksLogger = componentLogger(logger, 'tasks')
     this.tasks = new TaskService({
       rpc: this.rpc,
@@ -138,6 +157,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       executor: () => this.createExecutor(tasksLogger),
       tokens: () => this.capabilities,
       metrics,
+      health: (peerId) => this.health.state(peerId),
     })
     metrics?.collectFrom({
       peersByTransport: () => this.peersByTransport(),
@@ -186,6 +206,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     }))
     await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', capability: 'required' }, async (request) => request)
     await this.presence.start()
+    this.health.start()
     await this.tasks.start()
     await this.mesh.start()
     this.status = 'started'
@@ -197,6 +218,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     this.status = 'stopping'
     await this.mesh.stop()
     await this.tasks.stop()
+    this.health.stop()
     await this.presence.stop()
     await this.revocationGossip.stop()
     await this.rpc.stop()
@@ -294,6 +316,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0, ...this.tasks.executorLoad() },
       // A node without an executor lists no kernels, so no scheduler sends it work.
       kernels: this.tasks.executor?.kernels() ?? [],
+      ...(this.platform.isThrottled?.() === true ? { throttled: true } : {}),
     }
   }
 }

@@ -46,6 +46,9 @@ export interface Platform {
   taskExecutor?(config: NoodleConfig, logger: Logger): TaskExecutor | undefined
   /** Workers for the CPU executor (worker_threads on Node, Web Workers in browsers); no executor when absent. */
   createWorkerPool?(): WorkerPool
+  /** Whether this node runs throttled now (a hidden browser tab); gossiped in its profile so that others wait longer
+   *  before suspecting it. Node peers never are. */
+  isThrottled?(): boolean
   /** libp2p connection gater override (browsers in development allow loopback ws://). */
   connectionGater?: ConnectionGater
 }

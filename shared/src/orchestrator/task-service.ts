@@ -15,7 +15,7 @@ import type { PresenceService } from '../net/presence.js'
 import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.js'
 import type { RpcService } from '../net/rpc.js'
 import type { NodeProfile } from '../net/wire-schemas.js'
-import { type Candidate, candidateFromProfile } from '../scheduler/candidates.js'
+import { type Candidate, candidateFromProfile, type PeerHealth, withHealth } from '../scheduler/candidates.js'
 import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
 import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
@@ -90,6 +90,8 @@ export interface TaskServiceComponents {
   tokens?: () => readonly string[]
   /** Counts the tasks this node executes (noodlenet_tasks_total, noodlenet_task_duration_seconds). */
   metrics?: Pick<NodeMetrics, 'taskFinished'>
+  /** The failure detector's verdict on a peer (health/): suspect peers cost more, dead ones are never chosen. */
+  health?: (peerId: string) => PeerHealth
 }
 
 interface Pending {
@@ -305,7 +307,10 @@ export class TaskService {
     if (this.executor !== undefined) {
       list.push(this.withInFlight(candidateFromProfile({ ...this.components.profile(), seq: 0, publishedAt: 0 }, { local: true })))
     }
-    for (const candidate of this.remote.values()) list.push(this.withInFlight(candidate))
+    const health = this.components.health
+    for (const candidate of this.remote.values()) {
+      list.push(this.withInFlight(health === undefined ? candidate : withHealth(candidate, health(candidate.peerId))))
+    }
     return list
   }
 

@@ -42,6 +42,8 @@ export function browserPlatform(options: BrowserPlatformOptions = {}): Platform 
     probeHardware: options.probe ?? (() => probeBrowserHardware()),
     logSink: options.logSink,
     connectionGater: options.allowPrivateAddresses === true ? ALLOW_ALL_DIALS : undefined,
+    // A hidden tab's timers run at most once a second (then once a minute): peers widen their window for it.
+    isThrottled: () => globalThis.document?.visibilityState === 'hidden',
     auditStore: () => new IndexedDbAuditStore({ name: database }),
     revocationStore: () => new IndexedDbRevocationStore({ name: database }),
     createWorkerPool: () => createWebWorkerPool(),

@@ -296,6 +296,77 @@ export const SchedulerConfigSchema = v.strictObject(
   unknownKey,
 )
 
+/** A duration such as 500ms, 2s, 1.5m or 1h, in milliseconds; undefined when the text is not one. */
+export function durationMs(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)
+  if (match === null) return undefined
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h']
+}
+
+/** Alert durations (`for`, `window`): up to a day. */
+const duration = v.pipe(
+  v.string('a duration such as 2s, 30s, 5m or 1h'),
+  v.check((text) => {
+    const ms = durationMs(text)
+    return ms !== undefined && ms <= 86_400_000
+  }, 'a duration such as 2s, 30s, 5m or 1h (ms, s, m or h; at most 24h)'),
+)
+
+export const ALERT_OPS = ['<', '<=', '>', '>=', '==', '!='] as const
+export const ALERT_KINDS = ['threshold', 'rate', 'anomaly'] as const
+/** Seconds of metric history kept when monitoring.historySeconds is not set. */
+export const DEFAULT_HISTORY_SECONDS = 600
+/** Rate and anomaly rules look this far back when they name no window. */
+export const DEFAULT_ALERT_WINDOW = '1m'
+/** Anomaly rules fire beyond this many standard deviations when they name none. */
+export const DEFAULT_ALERT_DEVIATIONS = 3
+
+/** One alert rule (docs/ALERTING.md): a metric compared with a threshold (its value, or its per-second rate over
+ *  a window), or checked for an anomaly (a value far from its recent mean), for at least `for`. */
+export const AlertRuleSchema = v.pipe(
+  v.strictObject(
+    {
+      name: v.pipe(v.string('a name'), v.nonEmpty('a non-empty name'), v.maxLength(128, 'a name of at most 128 characters')),
+      metric: v.pipe(
+        v.string('a metric name such as noodlenet_peers_connected'),
+        v.regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'a metric name such as noodlenet_peers_connected'),
+      ),
+      /** Only the series with these label values; absent: the sum over every series of the metric. */
+      labels: v.optional(
+        v.record(v.string(), v.string('a label value (a string)'), 'an object of label values such as {"transport": "tcp"}'),
+      ),
+      kind: v.optional(v.picklist(ALERT_KINDS, `one of ${ALERT_KINDS.join(', ')}`), 'threshold'),
+      op: v.optional(v.picklist(ALERT_OPS, `one of ${ALERT_OPS.join(' ')}`)),
+      threshold: v.optional(v.pipe(v.number('a number'), v.finite('a finite number'))),
+      /** How long the condition must hold before the alert fires; absent: at the first evaluation that sees it. */
+      for: v.optional(duration),
+      severity: v.picklist(['info', 'warning', 'critical'], 'one of info, warning, critical'),
+      /** Rate and anomaly rules: how far back to look. */
+      window: v.optional(duration),
+      /** Anomaly rules: how many standard deviations from the window's mean count as an anomaly. */
+      deviations: v.optional(v.pipe(v.number('a number above 0'), v.gtValue(0, 'a number above 0'), v.finite('a number above 0'))),
+    },
+    unknownKey,
+  ),
+  v.forward(
+    v.check((rule) => rule.kind === 'anomaly' || rule.op !== undefined, `one of ${ALERT_OPS.join(' ')} (threshold and rate rules compare)`),
+    ['op'],
+  ),
+  v.forward(
+    v.check((rule) => rule.kind === 'anomaly' || rule.threshold !== undefined, 'a number (threshold and rate rules compare with it)'),
+    ['threshold'],
+  ),
+  v.forward(
+    v.check((rule) => rule.kind !== 'threshold' || rule.window === undefined, 'left out: only rate and anomaly rules look over a window'),
+    ['window'],
+  ),
+  v.forward(
+    v.check((rule) => rule.kind === 'anomaly' || rule.deviations === undefined, 'left out: only anomaly rules take deviations'),
+    ['deviations'],
+  ),
+)
+export type AlertRule = v.InferOutput<typeof AlertRuleSchema>
+
 export const MonitoringConfigSchema = v.strictObject(
   {
     logLevel: oneOf(LOG_LEVELS, 'INFO'),
@@ -310,6 +381,30 @@ export const MonitoringConfigSchema = v.strictObject(
     ),
     /** Metrics (docs/METRICS.md), libp2p's own included; false turns every counter into a no-op (GET /metrics is empty). */
     metrics: v.optional(v.boolean('true or false'), true),
+    /** Alert rules, evaluated every intervalSeconds (docs/ALERTING.md). */
+    rules: v.optional(v.pipe(v.array(AlertRuleSchema, 'a list of alert rules'), v.maxLength(256, 'a list of at most 256 alert rules'))),
+    /** URLs that get an HTTP POST of JSON when an alert fires or resolves. */
+    webhooks: v.optional(
+      v.pipe(
+        v.array(
+          v.pipe(
+            v.string('an http(s) URL such as http://127.0.0.1:9000/alerts'),
+            v.check(isHttpUrl, 'an http(s) URL such as http://127.0.0.1:9000/alerts'),
+          ),
+          'a list of URLs',
+        ),
+        v.maxLength(16, 'a list of at most 16 URLs'),
+      ),
+    ),
+    /** Seconds of metric history kept in memory (GET /api/history, rate and anomaly rules); DEFAULT_HISTORY_SECONDS
+     *  when absent. */
+    historySeconds: v.optional(
+      v.pipe(
+        v.number('a number of seconds from 10 to 86400'),
+        v.minValue(10, 'a number of seconds from 10 to 86400'),
+        v.maxValue(86_400, 'a number of seconds from 10 to 86400'),
+      ),
+    ),
   },
   unknownKey,
 )

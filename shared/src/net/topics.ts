@@ -7,4 +7,6 @@ export const TOPICS = {
   discovery: 'noodlenet/v1/discovery',
   /** Signed capability revocations. */
   revocations: 'noodlenet/v1/revocations',
+  /** Alerts that fire and resolve on a peer (docs/ALERTING.md). */
+  alerts: 'noodlenet/v1/alerts',
 } as const

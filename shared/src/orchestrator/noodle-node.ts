@@ -12,6 +12,7 @@ import { CpuExecutor } from '../exec/executor.js'
 import { CpuTaskExecutor } from '../exec/task-executor.js'
 import { FailureDetector, type FailureDetectorEvents } from '../health/failure-detector.js'
 import { LIMITS } from '../limits.js'
+import { Alerting } from '../monitoring/alerting.js'
 import { libp2pMetrics } from '../monitoring/libp2p-metrics.js'
 import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
 import { MetricsRegistry } from '../monitoring/metrics.js'
@@ -71,6 +72,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly health: FailureDetector
   /** This node's metrics (docs/METRICS.md), libp2p's own included; empty when config monitoring.metrics is false. */
   readonly metrics: MetricsRegistry
+  /** Metric history and alert rules, evaluated every monitoring interval (docs/ALERTING.md). */
+  readonly alerting: Alerting
   /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
   private readonly capabilities: string[] = []
   private readonly revocationGossip: RevocationGossip
@@ -159,6 +162,14 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       metrics,
       health: (peerId) => this.health.state(peerId),
     })
+    this.alerting = new Alerting({
+      config: this.config.monitoring,
+      registry: this.metrics,
+      pubsub: libp2p.services.pubsub,
+      logger: componentLogger(logger, 'alerts'),
+      peer: libp2p.peerId.toString(),
+      firingGauge: metrics?.alertsFiring,
+    })
     metrics?.collectFrom({
       peersByTransport: () => this.peersByTransport(),
       profilesKnown: () => this.presence.profiles().length,
@@ -209,6 +220,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     this.health.start()
     await this.tasks.start()
     await this.mesh.start()
+    await this.alerting.start()
     this.status = 'started'
     this.logger.info({ addrs: this.addrs() }, 'node started')
   }
@@ -216,6 +228,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   async stop(): Promise<void> {
     if (this.status !== 'started') return
     this.status = 'stopping'
+    await this.alerting.stop()
     await this.mesh.stop()
     await this.tasks.stop()
     this.health.stop()

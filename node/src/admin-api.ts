@@ -1,7 +1,10 @@
 // The admin HTTP API of a Node peer, bound to 127.0.0.1 by default: whoever reaches it acts as this peer.
 //   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers, executor: counters | null}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
+//   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled}]
 //   GET /metrics    Prometheus text format (docs/METRICS.md)
+//   GET /api/alerts {firing, resolved, heard}: alerts firing here, resolved lately, heard from peers (docs/ALERTING.md)
+//   GET /api/history?metric=NAME[&since=ms]  {metric, series: [{labels, points: [{t, v}]}]}; without metric: {metrics}
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
 //   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
 //   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, backend?, result?, error?};
@@ -51,7 +54,20 @@ export class AdminApi {
       executor: this.node.tasks.executor?.stats?.() ?? null,
     }))
     this.route('GET /api/peers', () => this.node.peers())
+    this.route('GET /api/health/peers', () => this.node.health.report())
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
+    this.route('GET /api/alerts', () => this.node.alerting.alerts())
+    this.route('GET /api/history', (req) => {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams
+      const metric = query.get('metric')
+      const history = this.node.alerting.history
+      if (metric === null) return { metrics: history.names() }
+      const since = Number(query.get('since') ?? Number.NEGATIVE_INFINITY)
+      if (Number.isNaN(since)) throw new BadRequest('since: must be a time in milliseconds since the epoch')
+      const series = history.query(metric, undefined, since)
+      if (series.length === 0) throw new NotFound(`no history of ${metric} (GET /api/history lists the metrics that have one)`)
+      return { metric, series: series.map(({ labels, points }) => ({ labels, points })) }
+    })
     this.route('POST /api/revocations', async (req) => {
       const body = await readJson(req)
       const parsed = v.safeParse(RevocationSchema, {

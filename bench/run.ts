@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleBenchmark } from './bundle.js'
+import { failureDetectionBenchmark } from './failure-detection.js'
 import { matmulBenchmark } from './matmul.js'
 import { monitoringBenchmark } from './monitoring.js'
 import { placementBenchmark } from './placement.js'
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   bundleBenchmark,
   matmulBenchmark,
   monitoringBenchmark,
+  failureDetectionBenchmark,
 ]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 

@@ -199,15 +199,22 @@ export const LIMITS = {
   wasmCacheModules: 64,
   wasmCacheBytes: 64 * 1024 * 1024,
   // Failure detection (shared/src/health; docs/HEALTH.md).
-  /** How often a node pings each connected peer (ms; config health.heartbeatMs's default). The acceptable pause is one
-   *  interval and the deviation floor a quarter of one, so with the default phi thresholds a silent peer is suspect
-   *  after ~2.8 s and dead after ~3.3 s of silence: dead within 5 s of dying, at a ping per peer per second. */
+  /** How often a node pings each connected peer (ms; config health.heartbeatMs's default). With the pause and
+   *  deviation floor below and the default phi thresholds, a silent peer is suspect after ~3.6 s and dead after
+   *  ~4.0 s of silence (a regular 1 s rhythm): dead within 5 s of dying, at one ping per peer per second. */
   healthHeartbeatMs: 1_000,
+  /** Silence tolerated on top of the mean interval, in heartbeat intervals. One was not enough: on a 2-core machine
+   *  with both cores spinning and five noodlenet processes, a live peer went 2.7-3.0 s without a heartbeat
+   *  (bench/failure-detection.ts). */
+  healthAcceptablePauseHeartbeats: 2,
+  /** Floor of the interval deviation, as a fraction of the heartbeat interval: a perfectly regular peer would
+   *  otherwise be suspected at the first small delay. */
+  healthMinStdDeviationFraction: 0.2,
   /** Phi at which a peer becomes suspect (1 in 1,000 that a live peer is this late) and dead (1 in 10^8). */
   healthSuspectPhi: 3,
   healthDeadPhi: 8,
   /** Acceptable pause multiplier for a peer whose profile says it is throttled (a hidden browser tab runs its timers
-   *  at most once a second, then once a minute): dead after ~6.3 s of silence instead of ~3.3 s. */
+   *  at most once a second, then once a minute): dead after ~10 s of silence instead of ~4 s. */
   healthThrottledFactor: 4,
   /** Inter-arrival times kept per peer: 100 heartbeats, ~100 s at the default interval; 800 bytes a peer. */
   healthSampleSize: 100,

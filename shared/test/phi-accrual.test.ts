@@ -95,7 +95,7 @@ describe('PhiAccrualDetector', () => {
     expect(clock.now - start).toBeLessThan(4_000)
   })
 
-  it('ignores heartbeats closer than minIntervalMs, so two sources do not halve the expected interval', () => {
+  it('does not count intervals shorter than minIntervalMs, so two sources do not halve the expected interval', () => {
     const { clock, phi } = detector({ minIntervalMs: 500 })
     phi.heartbeat()
     for (let i = 0; i < 50; i++) {
@@ -104,7 +104,11 @@ describe('PhiAccrualDetector', () => {
       clock.now += 900
       phi.heartbeat()
     }
-    expect(phi.meanIntervalMs()).toBeGreaterThan(950)
+    expect(phi.meanIntervalMs()).toBeGreaterThan(850)
+    // ...but the short one still ends the silence.
+    clock.now += 100
+    phi.heartbeat()
+    expect(phi.silenceMs()).toBe(0)
   })
 
   it('keeps only maxSampleSize intervals: the old rhythm is forgotten', () => {

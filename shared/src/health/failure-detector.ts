@@ -221,8 +221,8 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
     const heartbeatMs = this.components.config.heartbeatMs
     return new PhiAccrualDetector({
       maxSampleSize: LIMITS.healthSampleSize,
-      minStdDeviationMs: heartbeatMs / 4,
-      acceptableHeartbeatPauseMs: heartbeatMs,
+      minStdDeviationMs: heartbeatMs * LIMITS.healthMinStdDeviationFraction,
+      acceptableHeartbeatPauseMs: heartbeatMs * LIMITS.healthAcceptablePauseHeartbeats,
       firstHeartbeatEstimateMs: heartbeatMs,
       // Gossip and pings arrive about once an interval each; counting both would halve the expected interval.
       minIntervalMs: heartbeatMs / 2,
@@ -253,11 +253,13 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
       phi: round(tracked.detector.phi(this.pauseFactor(tracked))),
       silenceMs: tracked.detector.silenceMs(),
     }
+    // remotePeer, as the mesh logs it: the node's own logger already carries `peerId`.
+    const { peerId: remotePeer, ...fields } = detail
     if (tracked.state !== 'alive') {
       this.components.metrics?.failureDetections.inc()
-      this.components.logger.warning(detail, `peer ${tracked.state}`)
+      this.components.logger.warning({ remotePeer, ...fields }, `peer ${tracked.state}`)
     } else if (previous !== undefined) {
-      this.components.logger.info(detail, 'peer alive again')
+      this.components.logger.info({ remotePeer, ...fields }, 'peer alive again')
     }
     try {
       this.safeDispatchEvent(`peer:${tracked.state}`, { detail })

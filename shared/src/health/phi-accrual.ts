@@ -12,8 +12,9 @@ export interface PhiAccrualOptions {
   acceptableHeartbeatPauseMs: number
   /** The interval assumed before real heartbeats have been measured (ms). */
   firstHeartbeatEstimateMs: number
-  /** Heartbeats closer than this to the last one counted are ignored (ms), so that several sources feeding one
-   *  detector (gossip, ping, task streams) do not shrink the estimated interval. 0 counts every heartbeat. */
+  /** A heartbeat closer than this to the previous one (ms) is not counted as an interval, only as the latest sign of
+   *  life, so that several sources feeding one detector (gossip, ping, task streams) do not shrink the estimated
+   *  interval towards 0. 0 counts every heartbeat. */
   minIntervalMs?: number
   /** Milliseconds from any fixed origin. */
   now: () => number
@@ -79,8 +80,8 @@ export class PhiAccrualDetector {
       return
     }
     const interval = now - this.last
-    if (interval < (this.options.minIntervalMs ?? 0)) return
-    this.window.add(interval)
+    // Too close to count as an interval, but still the latest sign of life: silence is measured from it.
+    if (interval >= (this.options.minIntervalMs ?? 0)) this.window.add(interval)
     this.last = now
   }
 

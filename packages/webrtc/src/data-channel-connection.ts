@@ -15,14 +15,17 @@
 //
 // Send backpressure comes from the channel's bufferedAmount (plus what is waiting for the end of the turn): above
 // the high-water mark `send` reports "full", and a poll (or `bufferedamountlow` where the implementation has it;
-// @roamhq/wrtc does not) reports drain at the low one.
+// @roamhq/wrtc does not) reports drain at the low one. The marks are the platform's (rtc-peer-factory*.ts): in
+// browsers a new connection starts with a much shorter queue, since a long one makes Chromium drop packets while
+// SCTP is still in slow start.
 
 import type { AbortOptions, Logger } from '@libp2p/interface'
 import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { LIMITS } from '@noodlenet/shared'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { EarlyMessages, type FlushScheduler, type RtcPeer, takeDataChannel } from './rtc-peer.js'
+import { bufferedAmountMarks } from '#rtc-peer-factory'
+import { type BufferedAmountMarks, EarlyMessages, type FlushScheduler, type RtcPeer, takeDataChannel } from './rtc-peer.js'
 
 /** The text message that closes the byte stream; anything else in text is a protocol error. */
 const CLOSE_MESSAGE = 'close'
@@ -37,6 +40,9 @@ export interface DataChannelConnectionInit {
   direction: 'inbound' | 'outbound'
   log: Logger
   maxMessageBytes?: number
+  /** The send backpressure marks; default: the platform's (rtc-peer-factory*.ts). */
+  marks?: BufferedAmountMarks
+  /** Fixed marks instead (no start phase): the transport's `webrtc*` overrides. */
   bufferedAmountHighBytes?: number
   bufferedAmountLowBytes?: number
   bufferedAmountPollMs?: number
@@ -51,8 +57,11 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
   private readonly unsent = new Uint8ArrayList()
   private flushScheduled = false
   private readonly scheduleFlush: FlushScheduler
-  private readonly highWater: number
-  private readonly lowWater: number
+  private highWater: number
+  private lowWater: number
+  /** Bytes still to send before the start marks give way to the full ones (0: no start phase, or it is over). */
+  private startBytesLeft = 0
+  private readonly fullMarks: { highBytes: number; lowBytes: number }
   private readonly pollMs: number
   private readonly closeTimeoutMs: number
   private readonly lowEventSupported: boolean
@@ -71,8 +80,12 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
     this.maxMessageBytes = init.maxMessageBytes ?? LIMITS.webrtcMaxMessageBytes
     this.scheduleFlush = init.scheduleFlush ?? queueMicrotask
     this.peer = init.peer
-    this.highWater = init.bufferedAmountHighBytes ?? LIMITS.webrtcBufferedAmountHighBytes
-    this.lowWater = init.bufferedAmountLowBytes ?? LIMITS.webrtcBufferedAmountLowBytes
+    const marks = init.marks ?? bufferedAmountMarks
+    this.fullMarks = { highBytes: init.bufferedAmountHighBytes ?? marks.highBytes, lowBytes: init.bufferedAmountLowBytes ?? marks.lowBytes }
+    const start = init.bufferedAmountHighBytes === undefined && init.bufferedAmountLowBytes === undefined ? marks.start : undefined
+    this.highWater = start?.highBytes ?? this.fullMarks.highBytes
+    this.lowWater = start?.lowBytes ?? this.fullMarks.lowBytes
+    this.startBytesLeft = start?.bytes ?? 0
     this.pollMs = init.bufferedAmountPollMs ?? LIMITS.webrtcBufferedAmountPollMs
     this.closeTimeoutMs = init.closeHandshakeTimeoutMs ?? LIMITS.webrtcCloseHandshakeTimeoutMs
     this.closeHandshake = withResolvers<void>()
@@ -93,21 +106,51 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
   /** libp2p's Connection.close() closes the muxer and then this connection directly, while the encryption layer in
    *  between may still hold frames (yamux's GoAway, a stream's last bytes) that it writes when we drain. The base
    *  class refuses writes once closing and aborts; we take them until the close message is sent, since they still
-   *  go out before it. */
+   *  go out before it (behind what the base class still holds: sendClose hands that over first). */
   override send(data: Uint8Array | Uint8ArrayList): boolean {
     if (this.writeStatus !== 'closing' || this.closeSent || this.status !== 'closing') return super.send(data)
-    return this.sendData(data instanceof Uint8Array ? new Uint8ArrayList(data) : data).canSendMore
+    this.writeBuffer.append(data)
+    return this.processSendQueue()
   }
 
+  /** Takes about what fits below the high-water mark; the base class keeps the rest until we report drain. A
+   *  writer that ignores backpressure (after its first drain, `onDrain()` of @libp2p/utils 7.4 resolves at once)
+   *  piles everything into the base class's buffer, which is then handed over in one call: taken whole, a 32 MiB
+   *  write went to the channel in one turn, and in Chromium the transfer never finished. */
   sendData(data: Uint8ArrayList): SendResult {
-    this.unsent.append(data)
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      this.scheduleFlush(this.flush)
+    // One read of bufferedAmount per call: on @roamhq/wrtc each one is a hop to libwebrtc's thread.
+    const queued = this.queuedBytes()
+    const sentBytes = this.takeable(data, this.highWater - queued)
+    if (sentBytes > 0) {
+      this.unsent.append(sentBytes === data.byteLength ? data : data.sublist(0, sentBytes))
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        this.scheduleFlush(this.flush)
+      }
     }
-    const canSendMore = this.queuedBytes() < this.highWater
+    const canSendMore = sentBytes === data.byteLength && queued + sentBytes < this.highWater
     if (!canSendMore) this.waitForDrain()
-    return { sentBytes: data.byteLength, canSendMore }
+    return { sentBytes, canSendMore }
+  }
+
+  /** How much of `data` to take for `room` bytes: whole writes while there is room (the last may pass it by one
+   *  write), and a write longer than a message cut at a message boundary. Cutting anywhere else would shift every
+   *  message of the next flush off the writes' boundaries, making each one a copy (a 64 KiB allocation on a
+   *  browser's main thread) instead of a view. */
+  private takeable(data: Uint8ArrayList, room: number): number {
+    let taken = 0
+    for (const write of data) {
+      if (taken >= room) break
+      if (write.byteLength <= this.maxMessageBytes) {
+        taken += write.byteLength
+        continue
+      }
+      const messages = Math.max(1, Math.ceil((room - taken) / this.maxMessageBytes))
+      const cut = Math.min(write.byteLength, messages * this.maxMessageBytes)
+      taken += cut
+      if (cut < write.byteLength) break
+    }
+    return taken
   }
 
   /** Hands everything written this turn to the channel, in messages of up to maxMessageBytes. */
@@ -119,12 +162,33 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
       this.unsent.consume(length)
       try {
         this.channel.send(message as Uint8Array<ArrayBuffer>)
+        if (this.startBytesLeft > 0) this.countStartBytes(length)
       } catch (err) {
         this.unsent.consume(this.unsent.byteLength)
         this.abort(err as Error)
         return
       }
     }
+  }
+
+  /** The start phase ends once the connection has sent its bytes: from then on, the full marks. */
+  private countStartBytes(sent: number): void {
+    this.startBytesLeft = Math.max(0, this.startBytesLeft - sent)
+    if (this.startBytesLeft > 0) return
+    this.highWater = this.fullMarks.highBytes
+    this.lowWater = this.fullMarks.lowBytes
+    if (this.lowEventSupported) this.channel.bufferedAmountLowThreshold = this.lowWater
+  }
+
+  /** Hands over everything, including what the base class still holds back for the high-water mark: before the
+   *  close message, which must come after every byte. */
+  private flushAll(): void {
+    if (this.writeBuffer.byteLength > 0) {
+      this.unsent.append(this.writeBuffer)
+      this.writeBuffer.consume(this.writeBuffer.byteLength)
+      this.safeDispatchEvent('idle')
+    }
+    this.flush()
   }
 
   private queuedBytes(): number {
@@ -141,7 +205,7 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
     if (this.peer.destroyed) return
     this.closeSent = true
     try {
-      this.flush()
+      this.flushAll()
       this.channel.send(CLOSE_MESSAGE)
     } catch (err) {
       this.log('could not send close, destroying - %e', err)
@@ -200,7 +264,7 @@ export class DataChannelConnection extends AbstractMultiaddrConnection {
     // The remote closed first: confirm (after anything we already queued), end our side, and let the remote tear
     // the connection down once it reads the confirmation; if it never does, do it ourselves.
     try {
-      this.flush()
+      this.flushAll()
       this.channel.send(CLOSE_MESSAGE)
       this.closeSent = true
     } catch (err) {

@@ -1,8 +1,9 @@
 // Node: simple-peer 9 over @roamhq/wrtc (libwebrtc as a native addon with prebuilt binaries). The addon is loaded on
 // the first connection, not at import, so a node that never uses WebRTC never loads it.
 
+import { LIMITS } from '@noodlenet/shared'
 import SimplePeer from 'simple-peer'
-import type { CreateRtcPeer, FlushScheduler, RtcPeer, WebRTCImplementation } from './rtc-peer.js'
+import type { BufferedAmountMarks, CreateRtcPeer, FlushScheduler, RtcPeer, WebRTCImplementation } from './rtc-peer.js'
 
 /** A data channel `send` on @roamhq/wrtc blocks the event loop for ~0.1–0.3 ms (a synchronous hop to libwebrtc's
  *  thread), so writes are gathered for a whole event-loop turn: yamux's window update for what was just read and
@@ -10,6 +11,12 @@ import type { CreateRtcPeer, FlushScheduler, RtcPeer, WebRTCImplementation } fro
  *  ~0.8 ms flushing per microtask, see bench/webrtc.ts for the figure with this. */
 export const scheduleFlush: FlushScheduler = (flush) => {
   setImmediate(flush)
+}
+
+/** Send backpressure: LIMITS' marks from the start (browsers begin with a shorter queue: rtc-peer-factory.browser.ts). */
+export const bufferedAmountMarks: BufferedAmountMarks = {
+  highBytes: LIMITS.webrtcBufferedAmountHighBytes,
+  lowBytes: LIMITS.webrtcBufferedAmountLowBytes,
 }
 
 let wrtc: Promise<WebRTCImplementation> | undefined

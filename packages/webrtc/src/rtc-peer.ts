@@ -39,6 +39,15 @@ export type CreateRtcPeer = (options: RtcPeerOptions) => Promise<RtcPeer>
 /** When a connection hands what was written to its channel: see data-channel-connection.ts. */
 export type FlushScheduler = (flush: () => void) => void
 
+/** A connection's send backpressure (data-channel-connection.ts): "full" once the channel's bufferedAmount plus
+ *  what waits for the flush passes `highBytes`, "drained" at `lowBytes`; with `start`, a new connection keeps a
+ *  shorter queue until it has sent `start.bytes`. Each platform has its own (rtc-peer-factory*.ts). */
+export interface BufferedAmountMarks {
+  highBytes: number
+  lowBytes: number
+  start?: { highBytes: number; lowBytes: number; bytes: number }
+}
+
 /** Keeps every message that arrives on the peer's data channel from the moment the channel exists until the
  *  transport takes it over: the remote starts its noise handshake as soon as its own side is up, which can be
  *  before simple-peer reports `connect` here. (simple-peer also queues them in its own stream, but reading that

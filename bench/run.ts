@@ -15,11 +15,13 @@ import type { Benchmark } from './support/benchmark.js'
 import { tasksBenchmark } from './tasks.js'
 import { tokensBenchmark } from './tokens.js'
 import { webrtcBenchmark } from './webrtc.js'
+import { webrtcBrowserBenchmark } from './webrtc-browser.js'
 
 const BENCHMARKS: Benchmark[] = [
   rpcRoundTripBenchmark,
   tokensBenchmark,
   webrtcBenchmark,
+  webrtcBrowserBenchmark,
   placementBenchmark,
   tasksBenchmark,
   bundleBenchmark,

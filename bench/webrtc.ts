@@ -14,14 +14,13 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import type { Benchmark, BenchOptions, BenchReport } from './support/benchmark.js'
 import { LatencySamples, type LatencySummary } from './support/latency.js'
 import { describeMachine, machineLine } from './support/machine.js'
+import { bulkTransfer, ECHO, median, roundTrip, serveStreamBench } from './support/stream-bench.js'
 import { formatTable } from './support/table.js'
 
-const TARGET_BULK_MBPS = 30
-const TARGET_ROUND_TRIP_P50_US = 1_000
-const ECHO = '/noodlenet/bench/echo/1.0.0'
-const DISCARD = '/noodlenet/bench/discard/1.0.0'
-const CHUNK_BYTES = 64 * 1024
-const PAYLOAD_BYTES = 100
+export const TARGET_BULK_MBPS = 30
+export const TARGET_ROUND_TRIP_P50_US = 1_000
+export const CHUNK_BYTES = 64 * 1024
+export const PAYLOAD_BYTES = 100
 
 interface Plan {
   warmup: number
@@ -36,9 +35,10 @@ const FULL: Plan = { warmup: 500, roundTrips: 4_000, block: 250, bulkBytes: 64 *
 const QUICK: Plan = { warmup: 50, roundTrips: 400, block: 50, bulkBytes: 16 * 1024 * 1024, bulkRuns: 1, connects: 3 }
 
 // biome-ignore lint/suspicious/noExplicitAny: libp2p's transport factory signature
-type TransportFactory = (components: any) => Transport
+export type TransportFactory = (components: any) => Transport
 
-interface Path {
+/** Two libp2p nodes in this process, connected once, with an ECHO stream open. */
+export interface Path {
   name: string
   nodes: [Libp2p, Libp2p]
   target: Multiaddr
@@ -82,7 +82,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     const bulk = new Map(paths.map((p) => [p.name, [] as number[]]))
     for (let runIndex = 0; runIndex < plan.bulkRuns; runIndex++) {
       const order = runIndex % 2 === 0 ? paths : [...paths].reverse()
-      for (const path of order) bulk.get(path.name)!.push(await bulkTransfer(path.connection, plan.bulkBytes))
+      for (const path of order) bulk.get(path.name)!.push(await bulkTransfer(path.connection, plan.bulkBytes, CHUNK_BYTES))
     }
 
     const connects = new Map(paths.map((p) => [p.name, new LatencySamples()]))
@@ -112,7 +112,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
   }
 }
 
-async function openPath(name: string, transport: () => TransportFactory, listen: string): Promise<Path> {
+export async function openPath(name: string, transport: () => TransportFactory, listen: string): Promise<Path> {
   const server = await benchNode(transport(), [listen])
   const client = await benchNode(transport(), [])
   const target = server.getMultiaddrs()[0]
@@ -130,58 +130,14 @@ async function benchNode(transport: TransportFactory, listen: string[]): Promise
     connectionManager: { inboundConnectionThreshold: 10_000 },
     connectionMonitor: { enabled: false },
   })
-  await node.handle(ECHO, async (stream) => {
-    for await (const chunk of stream) if (!stream.send(chunk)) await stream.onDrain()
-  })
-  await node.handle(DISCARD, async (stream) => {
-    let bytes = 0
-    for await (const chunk of stream) bytes += chunk.byteLength
-    stream.send(new TextEncoder().encode(String(bytes)))
-    await stream.close()
-  })
+  await serveStreamBench(node)
   return node
-}
-
-/** One message out, the same bytes back (the echo may arrive in pieces). */
-async function roundTrip(stream: Stream, payload: Uint8Array): Promise<void> {
-  let received = 0
-  const done = new Promise<void>((resolve) => {
-    const onMessage = (event: { data: { byteLength: number } }): void => {
-      received += event.data.byteLength
-      if (received >= payload.byteLength) {
-        stream.removeEventListener('message', onMessage)
-        resolve()
-      }
-    }
-    stream.addEventListener('message', onMessage)
-  })
-  stream.send(payload)
-  await done
-}
-
-/** MB/s (10^6 bytes) for `bytes` on a new stream, from the first byte sent to the receiver's count coming back. */
-async function bulkTransfer(connection: Connection, bytes: number): Promise<number> {
-  const stream = await connection.newStream(DISCARD)
-  const chunk = crypto.getRandomValues(new Uint8Array(CHUNK_BYTES))
-  const started = process.hrtime.bigint()
-  for (let sent = 0; sent < bytes; sent += CHUNK_BYTES) if (!stream.send(chunk)) await stream.onDrain()
-  await stream.close()
-  let answer = ''
-  for await (const piece of stream) answer += new TextDecoder().decode(piece.subarray())
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  if (Number(answer) !== bytes) throw new Error(`bulk transfer: receiver counted ${answer} bytes, sent ${bytes}`)
-  return bytes / 1e6 / seconds
 }
 
 function scale(summary: LatencySummary, factor: number): LatencySummary {
   const out = { ...summary }
   for (const key of ['p50', 'p90', 'p99', 'mean', 'min', 'max'] as const) out[key] = summary[key] * factor
   return out
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor((sorted.length - 1) / 2)]
 }
 
 function report(results: PathResult[], plan: Plan, options: BenchOptions): BenchReport {

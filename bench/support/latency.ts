@@ -22,6 +22,11 @@ export class LatencySamples {
     return result
   }
 
+  /** Keeps samples timed elsewhere (a browser page's performance.now()), given in microseconds. */
+  addMicroseconds(samples: readonly number[]): void {
+    for (const us of samples) this.ns.push(us * 1000)
+  }
+
   /** Summary in microseconds; percentiles by nearest rank. */
   summary(): LatencySummary {
     const sorted = Float64Array.from(this.ns).sort()

@@ -53,6 +53,8 @@ export class AdminApi {
       peers: this.node.peers().length,
       executor: this.node.tasks.executor?.stats?.() ?? null,
     }))
+    // The API's own index: what a client (or the fuzz test, which feeds every endpoint) can call.
+    this.route('GET /api', () => ({ endpoints: [...this.routes.keys()].sort() }))
     this.route('GET /api/peers', () => this.node.peers())
     this.route('GET /api/health/peers', () => this.node.health.report())
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))

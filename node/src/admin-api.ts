@@ -4,6 +4,7 @@
 //   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled}]
 //   GET /metrics    Prometheus text format (docs/METRICS.md)
 //   GET /api/alerts {firing, resolved, heard}: alerts firing here, resolved lately, heard from peers (docs/ALERTING.md)
+//   GET /api/metrics/mesh  {self, peers: [{peer, platform, ageMs, summary}]}: the metrics summaries heard (docs/METRICS.md)
 //   GET /api/history?metric=NAME[&since=ms]  {metric, series: [{labels, points: [{t, v}]}]}; without metric: {metrics}
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
 //   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
@@ -59,6 +60,7 @@ export class AdminApi {
     this.route('GET /api/health/peers', () => this.node.health.report())
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
     this.route('GET /api/alerts', () => this.node.alerting.alerts())
+    this.route('GET /api/metrics/mesh', () => ({ self: this.node.meshMetrics.self() ?? null, peers: this.node.meshMetrics.peers() }))
     this.route('GET /api/history', (req) => {
       const query = new URL(req.url ?? '/', 'http://localhost').searchParams
       const metric = query.get('metric')

@@ -53,6 +53,7 @@ export {
   newTraceId,
   tracedLogger,
 } from './monitoring/logger.js'
+export { MESH_SUMMARY_TTL_INTERVALS, MeshMetrics, type MeshPeerMetrics } from './monitoring/mesh-metrics.js'
 export {
   Counter,
   DEFAULT_BUCKETS,
@@ -70,6 +71,14 @@ export {
   type SampleSnapshot,
   Summary,
 } from './monitoring/metrics.js'
+export {
+  METRICS_SUMMARY_MAX_BYTES,
+  type MetricsSummary,
+  MetricsSummarySchema,
+  percentileMs,
+  type RecentTask,
+  SummaryBuilder,
+} from './monitoring/metrics-summary.js'
 export { ALERT_SEVERITIES, kernelLabel, NodeMetrics, type NodeState } from './monitoring/node-metrics.js'
 export { decodeFrame, encodeFrame, type FrameSchema, validateFrame } from './net/codec.js'
 export { FrameStream } from './net/frame-stream.js'

@@ -5,7 +5,8 @@
 // signalling server that served the page (or `signaling=URL`, repeatable); `ice=loopback` keeps WebRTC on this
 // machine. `trust=PEERID` (repeatable) names the keys whose capability tokens let other peers run tasks here; the
 // tab runs them in Web Workers (as many as the cores it shares) and on its WebGPU device when the GPU is on;
-// `token=TOKEN` is a capability this tab presents to run its own tasks on others (the Mandelbrot demo). The node is
+// `token=TOKEN` is a capability this tab presents to run its own tasks on others (the Mandelbrot demo);
+// `monitoring=SECONDS` sets how often it gossips its metrics summary (docs/METRICS.md). The node is
 // `window.noodle` for the console and for automation.
 
 import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE } from '@noodlenet/shared'
@@ -64,6 +65,12 @@ async function signalingServers(): Promise<string[]> {
   return []
 }
 
+/** `monitoring=SECONDS`: how often this tab publishes its metrics summary (the core's default when absent). */
+function monitoringConfig(): { intervalSeconds?: number } {
+  const seconds = Number(params.get('monitoring'))
+  return params.has('monitoring') && Number.isFinite(seconds) && seconds > 0 ? { intervalSeconds: seconds } : {}
+}
+
 /** What this tab offers the mesh: the probe's findings, capped by the person's choices. */
 async function contributedHardware(): Promise<HardwareProfile> {
   const hardware = await probeBrowserHardware()
@@ -118,7 +125,12 @@ async function join(): Promise<void> {
     node = await createNode({
       bootstrap,
       signaling,
-      config: { network: { iceCandidates }, security: { trustedRoots }, scheduler: { concurrency: Number(cores.value) } },
+      config: {
+        network: { iceCandidates },
+        security: { trustedRoots },
+        scheduler: { concurrency: Number(cores.value) },
+        monitoring: monitoringConfig(),
+      },
       probe: contributedHardware,
       gpu: gpu.checked,
     })

@@ -9,4 +9,6 @@ export const TOPICS = {
   revocations: 'noodlenet/v1/revocations',
   /** Alerts that fire and resolve on a peer (docs/ALERTING.md). */
   alerts: 'noodlenet/v1/alerts',
+  /** Each node's metrics summary, every monitoring interval (docs/METRICS.md, monitoring/mesh-metrics.ts). */
+  metrics: 'noodlenet/v1/metrics',
 } as const

@@ -15,7 +15,9 @@ import { LIMITS } from '../limits.js'
 import { Alerting } from '../monitoring/alerting.js'
 import { libp2pMetrics } from '../monitoring/libp2p-metrics.js'
 import { componentLogger, createLogger, type Logger } from '../monitoring/logger.js'
+import { MeshMetrics } from '../monitoring/mesh-metrics.js'
 import { MetricsRegistry } from '../monitoring/metrics.js'
+import { SummaryBuilder } from '../monitoring/metrics-summary.js'
 import { NodeMetrics } from '../monitoring/node-metrics.js'
 import { peerIdOfAddr } from '../net/addrs.js'
 import { assembleLibp2p, type NoodleLibp2p } from '../net/libp2p.js'
@@ -74,6 +76,9 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly metrics: MetricsRegistry
   /** Metric history and alert rules, evaluated every monitoring interval (docs/ALERTING.md). */
   readonly alerting: Alerting
+  /** This node's metrics summary on the metrics topic every monitoring interval, and the summaries heard from other
+   *  peers (GET /api/metrics/mesh, the dashboard; docs/METRICS.md). */
+  readonly meshMetrics: MeshMetrics
   /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
   private readonly capabilities: string[] = []
   private readonly revocationGossip: RevocationGossip
@@ -152,6 +157,17 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       this.health.addEventListener(type, (evt) => this.safeDispatchEvent(type, { detail: evt.detail }))
     }
     const tasksLogger = componentLogger(logger, 'tasks')
+    const intervalMs = this.config.monitoring.intervalSeconds * 1000
+    const summary = new SummaryBuilder({
+      peer: libp2p.peerId.toString(),
+      platform: init.platform.name,
+      intervalMs,
+      neighbours: () => libp2p.getPeers().map((peer) => peer.toString()),
+      taskDuration: metrics?.taskDuration,
+      failedTasks: () => failedTasks(metrics),
+      executorLoad: () => this.tasks.executor?.load(),
+      alertsFiring: () => this.alerting.evaluator.firing().length,
+    })
     this.tasks = new TaskService({
       rpc: this.rpc,
       presence: this.presence,
@@ -159,7 +175,12 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       profile: () => this.profile(),
       executor: () => this.createExecutor(tasksLogger),
       tokens: () => this.capabilities,
-      metrics,
+      metrics: metrics && {
+        taskFinished: (kernel, outcome, seconds) => {
+          metrics.taskFinished(kernel, outcome, seconds)
+          summary.taskFinished(kernel, outcome, seconds)
+        },
+      },
       health: (peerId) => this.health.state(peerId),
     })
     this.alerting = new Alerting({
@@ -169,6 +190,12 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       logger: componentLogger(logger, 'alerts'),
       peer: libp2p.peerId.toString(),
       firingGauge: metrics?.alertsFiring,
+    })
+    this.meshMetrics = new MeshMetrics({
+      pubsub: libp2p.services.pubsub,
+      logger: componentLogger(logger, 'metrics'),
+      intervalMs,
+      summarize: () => summary.build(),
     })
     metrics?.collectFrom({
       peersByTransport: () => this.peersByTransport(),
@@ -221,6 +248,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.tasks.start()
     await this.mesh.start()
     await this.alerting.start()
+    await this.meshMetrics.start()
     this.status = 'started'
     this.logger.info({ addrs: this.addrs() }, 'node started')
   }
@@ -228,6 +256,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   async stop(): Promise<void> {
     if (this.status !== 'started') return
     this.status = 'stopping'
+    await this.meshMetrics.stop()
     await this.alerting.stop()
     await this.mesh.stop()
     await this.tasks.stop()
@@ -341,6 +370,15 @@ const WEBGPU_DEFAULT_LIMITS = {
   maxComputeWorkgroupStorageSize: 16_384,
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
+}
+
+/** Tasks run here that failed (noodlenet_tasks_total with an outcome other than ok). */
+function failedTasks(metrics: NodeMetrics | undefined): number {
+  let failed = 0
+  for (const sample of metrics?.tasks.snapshot().samples ?? []) {
+    if ('value' in sample && sample.labels.outcome !== 'ok') failed += sample.value
+  }
+  return failed
 }
 
 function bootstrapPeerId(addr: string): PeerId {

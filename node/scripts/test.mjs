@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const report = join(root, 'test-artifacts/vitest.json')
 
-const ensure = spawnSync(process.execPath, [join(root, 'node/scripts/ensure-chromium.mjs')], { stdio: 'inherit' })
+const ensure = spawnSync(process.execPath, [join(root, 'node/scripts/ensure-system-packages.mjs')], { stdio: 'inherit' })
 if (ensure.status !== 0) process.exit(ensure.status ?? 1)
 
 if (process.argv.length <= 2) {

@@ -7,6 +7,7 @@ import { parseCommandArgs } from '../cli-args.js'
 import { type ConfigFlag, loadConfig, numericFlag } from '../config-loader.js'
 import { loadOrCreateKey } from '../keyfile.js'
 import { nodePlatform, stderrSink } from '../platform.js'
+import { registerProcessMetrics } from '../process-metrics.js'
 
 export const START_HELP = `Usage: noodlenet start [options]
 
@@ -107,6 +108,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.monitoring.logLevel, component: 'node', sink: stderrSink })
 
   const node = await NoodleNode.create({ config, platform: nodePlatform(), privateKey, logger })
+  const stopProcessMetrics = config.monitoring.metrics ? registerProcessMetrics(node.metrics) : () => {}
   const api = new AdminApi(node)
   await node.start()
   let apiUrl: string
@@ -126,5 +128,6 @@ export async function startCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', force)
   await api.close()
   await node.stop()
+  stopProcessMetrics()
   return 0
 }

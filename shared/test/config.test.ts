@@ -34,6 +34,16 @@ function expectOneLine(err: NoodleError): void {
   expect(err.message.match(/config error:/g)).toHaveLength(1)
 }
 
+/** monitoring.selfTuning when not configured: off (docs/CONFIG.md). */
+const SELF_TUNING_DEFAULTS = {
+  enabled: false,
+  minConcurrency: 1,
+  maxConcurrency: 0,
+  meshSizePerStep: 16,
+  maxIntervalFactor: 4,
+  cooldownSeconds: 30,
+}
+
 describe('defaults', () => {
   it('an empty set of layers gives the documented defaults', () => {
     const config = resolveConfig([])
@@ -57,7 +67,7 @@ describe('defaults', () => {
       },
       security: { level: 'PUBLIC', trustedRoots: [], rules: [], auditLog: null, revocationsFile: null },
       scheduler: { concurrency: 0, queueLimit: 256, gpu: 'off' },
-      monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true },
+      monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true, selfTuning: SELF_TUNING_DEFAULTS },
       health: {
         suspectPhi: LIMITS.healthSuspectPhi,
         deadPhi: LIMITS.healthDeadPhi,
@@ -90,14 +100,14 @@ describe('sources', () => {
     expect(config.network.mdns).toBe(false)
     expect(config.security).toEqual({ level: 'CONFIDENTIAL', trustedRoots: [PEER], rules: [], auditLog: null, revocationsFile: null })
     expect(config.scheduler).toEqual({ concurrency: 4, queueLimit: 10, gpu: 'any' })
-    expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5, metrics: true })
+    expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5, metrics: true, selfTuning: SELF_TUNING_DEFAULTS })
   })
 
   it('the environment sets log level, security level and monitoring interval', () => {
     const layer = envLayer({ NOODLE_NET_LOG_LEVEL: 'DEBUG', NOODLE_NET_SECURITY_LEVEL: 'SECRET', NOODLE_NET_MONITORING_INTERVAL: '30' })
     expect(layer.values).toEqual({ monitoring: { logLevel: 'DEBUG', intervalSeconds: 30 }, security: { level: 'SECRET' } })
     const config = resolveConfig([layer])
-    expect(config.monitoring).toEqual({ logLevel: 'DEBUG', intervalSeconds: 30, metrics: true })
+    expect(config.monitoring).toEqual({ logLevel: 'DEBUG', intervalSeconds: 30, metrics: true, selfTuning: SELF_TUNING_DEFAULTS })
     expect(config.security.level).toBe('SECRET')
   })
 

@@ -130,6 +130,23 @@ describe('CpuExecutor', () => {
     expect(executor.stats()).toMatchObject({ completed: 2, failed: 0, queueLength: 0, running: 0, concurrency: 2 })
   })
 
+  it('setConcurrency: raising it starts waiting tasks now, lowering it stops workers as their tasks end', async () => {
+    const { executor, pool, open } = setup({ concurrency: 1 })
+    const tasks = ['a', 'b', 'c'].map((key) => executor.run({ kernel: 'gate', input: { key } }))
+    await vi.waitFor(() => expect(executor.stats()).toMatchObject({ running: 1, queueLength: 2 }), { timeout: 10_000 })
+    executor.setConcurrency(3)
+    await vi.waitFor(() => expect(executor.stats()).toMatchObject({ running: 3, queueLength: 0, workers: 3, concurrency: 3 }), {
+      timeout: 10_000,
+    })
+    executor.setConcurrency(1)
+    expect(executor.stats().workers).toBe(3)
+    await Promise.all([open('a'), open('b'), open('c')])
+    await Promise.all(tasks)
+    expect(executor.stats()).toMatchObject({ workers: 1, concurrency: 1, completed: 3 })
+    expect(pool.terminated).toBe(2)
+    expect(() => executor.setConcurrency(0)).toThrow(RangeError)
+  })
+
   it('starts waiting tasks by priority, first come first served within one', async () => {
     const { executor, started, open } = setup()
     const blocker = executor.run({ kernel: 'gate', input: { key: 'blocker' } })

@@ -367,6 +367,31 @@ export const AlertRuleSchema = v.pipe(
 )
 export type AlertRule = v.InferOutput<typeof AlertRuleSchema>
 
+/** Orchestrator self-tuning (shared/src/orchestrator/self-tuning.ts, docs/SCHEDULER.md). Off by default: it changes
+ *  failure-detection timing and executor concurrency, which an operator should choose knowingly. */
+export const SelfTuningConfigSchema = v.strictObject(
+  {
+    enabled: v.optional(v.boolean('true or false'), false),
+    /** Executor concurrency bounds; maxConcurrency 0 means twice the node's cores. */
+    minConcurrency: int(1, 4096, 1),
+    maxConcurrency: int(0, 4096, 0),
+    /** Gossip and heartbeat intervals grow one step (the configured interval again) per this many peers in the mesh. */
+    meshSizePerStep: int(1, 1_000_000, 16),
+    /** The longest interval, as a multiple of the configured one. */
+    maxIntervalFactor: int(1, 64, 4),
+    /** Seconds between two changes of the same knob. */
+    cooldownSeconds: v.optional(
+      v.pipe(
+        v.number('a number of seconds from 0 to 3600'),
+        v.minValue(0, 'a number of seconds from 0 to 3600'),
+        v.maxValue(3600, 'a number of seconds from 0 to 3600'),
+      ),
+      30,
+    ),
+  },
+  unknownKey,
+)
+
 export const MonitoringConfigSchema = v.strictObject(
   {
     logLevel: oneOf(LOG_LEVELS, 'INFO'),
@@ -396,6 +421,8 @@ export const MonitoringConfigSchema = v.strictObject(
         v.maxLength(16, 'a list of at most 16 URLs'),
       ),
     ),
+    /** Orchestrator self-tuning of executor concurrency and gossip/heartbeat intervals (off by default). */
+    selfTuning: v.optional(SelfTuningConfigSchema, {}),
     /** Seconds of metric history kept in memory (GET /api/history, rate and anomaly rules); DEFAULT_HISTORY_SECONDS
      *  when absent. */
     historySeconds: v.optional(

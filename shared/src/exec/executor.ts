@@ -129,7 +129,7 @@ const DURATION_ALPHA = 0.2
 const NEVER_ABORTED = new AbortController().signal
 
 export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
-  readonly concurrency: number
+  #concurrency: number
   readonly queueLimit: number
   readonly wasm: WasmKernelCache
   readonly #pool: WorkerPool
@@ -150,7 +150,7 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
       throw new RangeError(`concurrency must be a whole number ≥ 1, not ${options.concurrency}`)
     }
     this.#pool = options.pool
-    this.concurrency = options.concurrency
+    this.#concurrency = options.concurrency
     this.queueLimit = options.queueLimit ?? LIMITS.executorQueueLimit
     this.#taskTimeoutMs = options.taskTimeoutMs ?? LIMITS.executorTaskTimeoutMs
     this.#abortGraceMs = options.abortGraceMs ?? LIMITS.executorAbortGraceMs
@@ -174,6 +174,24 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
       if (slot.job?.state === 'running') this.#settle(slot.job, stopped())
       this.#retire(slot)
     }
+  }
+
+  /** Tasks that run at once (workers at most). */
+  get concurrency(): number {
+    return this.#concurrency
+  }
+
+  /** Changes how many tasks run at once (orchestrator self-tuning): more workers start as tasks wait; idle workers
+   *  above the new number stop now, busy ones when their task ends. */
+  setConcurrency(concurrency: number): void {
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be a whole number ≥ 1, not ${concurrency}`)
+    this.#concurrency = concurrency
+    for (const slot of [...this.#slots]) {
+      if (this.#slots.size <= concurrency) break
+      if (slot.job === undefined) this.#retire(slot)
+    }
+    this.#pump()
   }
 
   stats(): ExecutorStats {
@@ -409,6 +427,8 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     clearTimeout(slot.timer)
     slot.timer = undefined
     slot.job = undefined
+    // Above a lowered concurrency, a worker stops once its task is done.
+    if (this.#slots.size > this.#concurrency) this.#retire(slot)
     if (job.state === 'running') {
       if (message.type === 'result') {
         const durationMs = performance.now() - job.startedAt

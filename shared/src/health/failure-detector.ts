@@ -80,6 +80,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
   private readonly now: () => number
   private readonly peers = new Map<string, Tracked>()
   private tickTimer: ReturnType<typeof setInterval> | undefined
+  private heartbeatMs: number
   private pingTimer: ReturnType<typeof setInterval> | undefined
   private lastTick = 0
   private skippedTick = false
@@ -90,11 +91,33 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
   constructor(components: FailureDetectorComponents) {
     super()
     this.components = components
+    this.heartbeatMs = components.config.heartbeatMs
     this.now = components.now ?? Date.now
   }
 
   get tickMs(): number {
-    return Math.max(10, Math.floor(this.components.config.heartbeatMs / TICKS_PER_HEARTBEAT))
+    return Math.max(10, Math.floor(this.heartbeatMs / TICKS_PER_HEARTBEAT))
+  }
+
+  /** How often each connected peer is pinged now (ms): config health.heartbeatMs unless self-tuning changed it. */
+  get heartbeatInterval(): number {
+    return this.heartbeatMs
+  }
+
+  /** Pings every `ms` from now on (orchestrator self-tuning). Each tracked peer's history starts afresh with the
+   *  new expectations: intervals learnt at the old pace would make the new, longer silences look like failures. */
+  setHeartbeatMs(ms: number): void {
+    this.heartbeatMs = ms
+    for (const tracked of this.peers.values()) {
+      if (tracked.state === 'dead') continue
+      tracked.detector = this.newDetector()
+      tracked.detector.heartbeat()
+    }
+    if (this.tickTimer === undefined) return
+    clearInterval(this.tickTimer)
+    clearInterval(this.pingTimer)
+    this.tickTimer = setInterval(() => this.tick(), this.tickMs)
+    if (this.components.ping !== undefined) this.pingTimer = setInterval(() => this.pingAll(), this.heartbeatMs)
   }
 
   start(): void {
@@ -102,7 +125,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
     this.components.presence?.addEventListener('presence:update', this.onPresence)
     this.lastTick = this.now()
     this.tickTimer = setInterval(() => this.tick(), this.tickMs)
-    if (this.components.ping !== undefined) this.pingTimer = setInterval(() => this.pingAll(), this.components.config.heartbeatMs)
+    if (this.components.ping !== undefined) this.pingTimer = setInterval(() => this.pingAll(), this.heartbeatMs)
   }
 
   stop(): void {
@@ -193,7 +216,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
   private pingAll(): void {
     const source = this.components.ping
     if (source === undefined) return
-    const timeoutMs = this.components.config.heartbeatMs * PING_TIMEOUT_HEARTBEATS
+    const timeoutMs = this.heartbeatMs * PING_TIMEOUT_HEARTBEATS
     for (const peer of source.peers()) {
       const peerId = peer.toString()
       const tracked = this.peers.get(peerId)
@@ -218,7 +241,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
   }
 
   private newDetector(): PhiAccrualDetector {
-    const heartbeatMs = this.components.config.heartbeatMs
+    const heartbeatMs = this.heartbeatMs
     return new PhiAccrualDetector({
       maxSampleSize: LIMITS.healthSampleSize,
       minStdDeviationMs: heartbeatMs * LIMITS.healthMinStdDeviationFraction,

@@ -24,6 +24,9 @@ export interface PresenceComponents {
   logger: Logger
   intervalMs: number
   ttlIntervals: number
+  /** The interval a profile's ttl counts in when it differs from intervalMs: the longest interval any peer may
+   *  publish at (self-tuning lengthens intervals in a big mesh, so a peer must not expire another for it). */
+  ttlIntervalMs?: number
   maxBytes: number
   /** Builds this node's current profile; `seq` is filled in here. */
   profile: () => Promise<Omit<NodeProfile, 'seq' | 'publishedAt'>>
@@ -38,6 +41,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> {
   private readonly components: PresenceComponents
   private readonly directory = new Map<string, Entry>()
   private timer: ReturnType<typeof setInterval> | undefined
+  private intervalMs: number
   /** Starts from the clock so a restarted peer's profiles outrank the ones it sent before the restart. */
   private seq = Date.now()
   private readonly onMessage = (evt: CustomEvent<Message>): void => this.receive(evt.detail)
@@ -45,21 +49,38 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> {
   constructor(components: PresenceComponents) {
     super()
     this.components = components
+    this.intervalMs = components.intervalMs
   }
 
   async start(): Promise<void> {
-    const { pubsub, intervalMs } = this.components
+    const { pubsub } = this.components
     // Bad profiles are rejected before gossipsub forwards them, so one broken peer cannot flood the mesh.
     pubsub.topicValidators.set(TOPICS.presence, (_peer, message) =>
       this.decode(message) === undefined ? TopicValidatorResult.Reject : TopicValidatorResult.Accept,
     )
     pubsub.subscribe(TOPICS.presence)
     pubsub.addEventListener('message', this.onMessage)
+    this.schedule()
+    await this.publish()
+  }
+
+  /** How often this node publishes its profile now (ms). */
+  get interval(): number {
+    return this.intervalMs
+  }
+
+  /** Publishes every `ms` from now on (orchestrator self-tuning). */
+  setIntervalMs(ms: number): void {
+    this.intervalMs = ms
+    if (this.timer !== undefined) this.schedule()
+  }
+
+  private schedule(): void {
+    clearInterval(this.timer)
     this.timer = setInterval(() => {
       this.expire()
       void this.publish()
-    }, intervalMs)
-    await this.publish()
+    }, this.intervalMs)
   }
 
   async stop(): Promise<void> {
@@ -122,7 +143,7 @@ export class PresenceService extends TypedEventEmitter<PresenceEvents> {
   }
 
   private expire(): void {
-    const cutoff = Date.now() - this.components.intervalMs * this.components.ttlIntervals
+    const cutoff = Date.now() - Math.max(this.intervalMs, this.components.ttlIntervalMs ?? 0) * this.components.ttlIntervals
     for (const [peerId, entry] of this.directory) {
       if (entry.heardAt >= cutoff) continue
       this.directory.delete(peerId)

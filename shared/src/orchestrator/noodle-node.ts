@@ -33,6 +33,7 @@ import { PolicyEngine } from '../security/policy.js'
 import { MemoryRevocationStore, type Revocation, RevocationGossip, RevocationList } from '../security/revocation.js'
 import { NOODLENET_VERSION } from '../version.js'
 import type { Platform } from './platform.js'
+import { SelfTuner, SelfTuning, TuningMetrics } from './self-tuning.js'
 import { type MapResult, type RunOptions, type TaskExecutor, TaskService } from './task-service.js'
 
 export interface NoodleNodeInit {
@@ -79,6 +80,10 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   /** This node's metrics summary on the metrics topic every monitoring interval, and the summaries heard from other
    *  peers (GET /api/metrics/mesh, the dashboard; docs/METRICS.md). */
   readonly meshMetrics: MeshMetrics
+  /** Orchestrator self-tuning (config monitoring.selfTuning; docs/SCHEDULER.md); undefined while off or stopped. */
+  selfTuning: SelfTuning | undefined
+  /** The CPU executor this node made (the one self-tuning resizes), if any. */
+  private cpuExecutor: CpuExecutor | undefined
   /** Capability tokens this node presents when it sends tasks to other peers (addCapability). */
   private readonly capabilities: string[] = []
   private readonly revocationGossip: RevocationGossip
@@ -132,6 +137,10 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       logger: componentLogger(logger, 'presence'),
       intervalMs: network.presenceIntervalMs,
       ttlIntervals: LIMITS.presenceTtlIntervals,
+      // With self-tuning, peers may publish up to maxIntervalFactor times less often: expire them by that pace.
+      ttlIntervalMs: this.config.monitoring.selfTuning.enabled
+        ? network.presenceIntervalMs * this.config.monitoring.selfTuning.maxIntervalFactor
+        : undefined,
       maxBytes: LIMITS.presenceMaxBytes,
       profile: async () => this.profile(),
     })
@@ -246,6 +255,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.presence.start()
     this.health.start()
     await this.tasks.start()
+    this.startSelfTuning()
     await this.mesh.start()
     await this.alerting.start()
     await this.meshMetrics.start()
@@ -256,6 +266,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   async stop(): Promise<void> {
     if (this.status !== 'started') return
     this.status = 'stopping'
+    this.selfTuning?.stop()
+    this.selfTuning = undefined
     await this.meshMetrics.stop()
     await this.alerting.stop()
     await this.mesh.stop()
@@ -279,6 +291,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     const { concurrency, queueLimit } = this.config.scheduler
     const cores = Math.max(1, this.hardware?.cpu.cores ?? 1)
     const cpu = new CpuExecutor({ pool: this.platform.createWorkerPool(), concurrency: concurrency > 0 ? concurrency : cores, queueLimit })
+    this.cpuExecutor = cpu
     const gpu = await this.platform.gpuRunner?.(this.config).catch((err: unknown) => {
       logger.warn({ err }, 'no WebGPU device: GPU kernels will not run here')
       return undefined
@@ -291,6 +304,40 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       }
     }
     return new CpuTaskExecutor(cpu, { gpu })
+  }
+
+  /** Starts self-tuning when config monitoring.selfTuning.enabled: after the executor exists and the hardware is known. */
+  private startSelfTuning(): void {
+    const config = this.config.monitoring.selfTuning
+    if (!config.enabled) return
+    const tuner = new SelfTuner({
+      config,
+      presenceIntervalMs: this.config.network.presenceIntervalMs,
+      heartbeatMs: this.config.health.heartbeatMs,
+      cores: Math.max(1, this.hardware?.cpu.cores ?? 1),
+    })
+    this.selfTuning = new SelfTuning({
+      tuner,
+      logger: componentLogger(this.logger, 'tuning'),
+      metrics: this.config.monitoring.metrics ? new TuningMetrics(this.metrics) : undefined,
+      intervalMs: this.config.monitoring.intervalSeconds * 1000,
+      node: {
+        inputs: () => ({
+          load: this.platform.sampleLoad?.()?.load,
+          executor: this.cpuExecutor?.stats(),
+          meshSize: this.presence.profiles().length + 1,
+        }),
+        state: () => ({
+          concurrency: this.cpuExecutor?.concurrency,
+          presenceIntervalMs: this.presence.interval,
+          heartbeatMs: this.health.heartbeatInterval,
+        }),
+        setConcurrency: (value) => this.cpuExecutor?.setConcurrency(value),
+        setPresenceIntervalMs: (value) => this.presence.setIntervalMs(value),
+        setHeartbeatMs: (value) => this.health.setHeartbeatMs(value),
+      },
+    })
+    this.selfTuning.start()
   }
 
   /** Runs `kernel` on `input` on the best peer for it (this one included) and resolves with the output. Remote

@@ -52,6 +52,12 @@ export type NoodleErrorCode =
   | 'GPU_UNAVAILABLE'
   | 'GPU_DEVICE_LOST'
   | 'GPU_FAILED'
+  // Routing (shared/src/routing): a request that travels hop by hop through other peers (docs/ROUTING.md).
+  | 'NO_ROUTE'
+  | 'TTL_EXPIRED'
+  | 'ROUTE_LOOP'
+  | 'ROUTE_FORGED'
+  | 'ROUTE_REPLAYED'
 
 export class NoodleError extends Error {
   override readonly name = 'NoodleError'

@@ -86,12 +86,14 @@ export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/li
 export { MeshMaintainer } from './net/mesh-maintainer.js'
 export { type PeerSummary, summarizePeers, type TransportName, transportOf } from './net/peers.js'
 export { PresenceService } from './net/presence.js'
-export { ECHO_PROTOCOL, PROFILE_PROTOCOL, TASK_PROTOCOL, type TaskResult, type TaskRun } from './net/protocols.js'
+export { ECHO_PROTOCOL, PROFILE_PROTOCOL, ROUTE_PROTOCOL, TASK_PROTOCOL, type TaskResult, type TaskRun } from './net/protocols.js'
 export {
   defineProtocol,
   fromWireError,
   type HandlerAccess,
   type RequestOptions,
+  type RoutedRequest,
+  type RouteFallback,
   type RpcContext,
   type RpcHandler,
   type RpcProtocol,
@@ -152,6 +154,18 @@ export {
   TaskService,
   type TaskServiceComponents,
 } from './orchestrator/task-service.js'
+export {
+  type Adjacency,
+  LinkStateService,
+  linkCost,
+  ReplayGuard,
+  type Route,
+  Router,
+  type RouterComponents,
+  RouteTable,
+  shortestPaths,
+  type Topology,
+} from './routing/index.js'
 export * from './scheduler/index.js'
 export {
   AUDIT_GENESIS,

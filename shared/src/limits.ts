@@ -222,4 +222,30 @@ export const LIMITS = {
   healthMaxPeers: 4_096,
   /** A dead peer is forgotten this long after it was declared dead (ms) unless it is heard from again. */
   healthForgetDeadMs: 60_000,
+  // Routing (shared/src/routing; docs/ROUTING.md).
+  /** Links one link-state record lists (the lowest-RTT ones first); a record is ~60 bytes a link, so 256 links stay
+   *  under the record cap below. More than a node's maxConnections is never useful. */
+  linkStateMaxLinks: 256,
+  /** Largest link-state record (bytes). */
+  linkStateMaxBytes: 32 * 1024,
+  /** Link-state records a node keeps (one per peer); beyond it the least recently heard goes. A record costs about
+   *  1 KiB in memory with ten links, so the topology of a 4,096-peer mesh is ~4 MiB. */
+  linkStateMaxRecords: 4_096,
+  /** A record not refreshed within this many publish intervals is dropped (its peer left or lost every link). */
+  linkStateTtlIntervals: 3,
+  /** Shortest time between two records published because a link changed (ms): a flapping link cannot flood the
+   *  mesh, and the periodic publish still carries the last state. */
+  linkStateMinGapMs: 500,
+  /** Delay that coalesces topology changes into one route recomputation (ms). A lookup while changes are pending
+   *  recomputes at once, so a route is never older than the graph it is asked of. */
+  routeRecomputeDelayMs: 50,
+  /** Hops a routed envelope may take (its initial TTL): far above any useful path, low enough to end a loop. */
+  routeMaxHops: 16,
+  /** How long a peer whose direct dial failed is reached through routes before dialling it again (ms). */
+  routeDirectRetryMs: 30_000,
+  /** A routed request older than this (by the source's clock), or whose nonce was seen within it, is refused: replay
+   *  protection against relays. Clocks of peers must agree to within it. */
+  routeReplayWindowMs: 300_000,
+  /** Nonces a destination remembers for replay protection; beyond it the oldest go (16 bytes + overhead each). */
+  routeReplayMaxNonces: 65_536,
 } as const

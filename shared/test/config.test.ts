@@ -62,6 +62,7 @@ describe('defaults', () => {
         dialTimeoutMs: LIMITS.dialTimeoutMs,
         requestTimeoutMs: LIMITS.requestTimeoutMs,
         frameMaxBytes: LIMITS.frameMaxBytes,
+        denyPeers: [],
         apiHost: '127.0.0.1',
         apiPort: 7420,
       },
@@ -334,6 +335,14 @@ describe('invalid values: one CONFIG_INVALID naming field, value, what is allowe
       value: '"/ip4/10.0.0.1/tcp/4001"',
       allowed: 'a multiaddr ending in /p2p/<peer id>',
       source: '--bootstrap',
+    },
+    {
+      what: 'a denied peer that is not a peer id',
+      layers: () => [flags({ network: { denyPeers: ['12D3KooWnope'] } }, { 'network.denyPeers': '--deny-peer' })],
+      field: 'network.denyPeers.0',
+      value: '"12D3KooWnope"',
+      allowed: 'a peer id such as 12D3KooW...',
+      source: '--deny-peer',
     },
   ]
 

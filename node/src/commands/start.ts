@@ -34,6 +34,8 @@ Options:
   --config FILE            JSON config file (also NOODLE_NET_CONFIG_PATH); see docs/CONFIG.md
   --no-mdns                do not discover peers on the LAN with mDNS
   --target-degree N        connections the mesh maintainer keeps (default 8)
+  --deny-peer PEERID       never dial this peer nor accept its connections; it is still
+                           reached through routes via other peers (repeatable)
   --log-level LEVEL        DEBUG, INFO, WARNING, ERROR or CRITICAL (also NOODLE_NET_LOG_LEVEL)
   --security-level LEVEL   PUBLIC, INTERNAL, CONFIDENTIAL, SECRET or CRITICAL
                            (also NOODLE_NET_SECURITY_LEVEL)
@@ -58,6 +60,7 @@ const OPTIONS = {
   config: { type: 'string' },
   'no-mdns': { type: 'boolean' },
   'target-degree': { type: 'string' },
+  'deny-peer': { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   'security-level': { type: 'string' },
   'trusted-root': { type: 'string', multiple: true },
@@ -88,6 +91,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (values['target-degree'] !== undefined) {
     flags.push({ flag: '--target-degree', path: 'network.targetDegree', value: numericFlag(values['target-degree']) })
   }
+  if (values['deny-peer'] !== undefined) flags.push({ flag: '--deny-peer', path: 'network.denyPeers', value: values['deny-peer'] })
   if (values['log-level'] !== undefined) flags.push({ flag: '--log-level', path: 'monitoring.logLevel', value: values['log-level'] })
   if (values['security-level'] !== undefined) {
     flags.push({ flag: '--security-level', path: 'security.level', value: values['security-level'] })

@@ -121,6 +121,18 @@ export const NetworkConfigSchema = v.strictObject(
     dialTimeoutMs: int(100, 600_000, LIMITS.dialTimeoutMs),
     requestTimeoutMs: int(10, 3_600_000, LIMITS.requestTimeoutMs),
     frameMaxBytes: int(1024, 256 * 1024 * 1024, LIMITS.frameMaxBytes),
+    /** Peers (peer ids) this node neither dials nor accepts connections from, so operators and tests can shape the
+     *  topology; they are still reached through routes (docs/ROUTING.md). */
+    denyPeers: v.optional(
+      v.pipe(
+        v.array(
+          v.pipe(v.string('a peer id string'), v.check(isPeerId, "a peer id such as 12D3KooW... (copy it from the peer's ready line)")),
+          'a list of peer id strings',
+        ),
+        v.maxLength(LIMITS.policyMaxListEntries, `a list of at most ${LIMITS.policyMaxListEntries} peer ids`),
+      ),
+      [],
+    ),
     /** Admin HTTP API (Node peers). 127.0.0.1 by default: the API acts as the peer, so keep it off the network. */
     apiHost: v.optional(v.pipe(v.string('a host name or IP address'), v.nonEmpty('a host name or IP address')), '127.0.0.1'),
     apiPort: int(0, 65535, 7420),

@@ -68,10 +68,14 @@ interface Tracked {
   /** When it was declared dead (for forgetting it). */
   deadAt: number
   pinging: boolean
+  /** Smoothed round trip of its ping answers (ms), for route costs (routing/router.ts). */
+  rttMs?: number
 }
 
 /** Ticks per heartbeat interval: detection lags the threshold crossing by at most a quarter interval. */
 const TICKS_PER_HEARTBEAT = 4
+/** Weight of a new ping answer in the smoothed round trip (an EWMA, as TCP's SRTT uses 1/8). */
+const RTT_SMOOTHING = 0.2
 /** A ping that has not answered after this many intervals is abandoned (the peer is dead by then at the defaults). */
 const PING_TIMEOUT_HEARTBEATS = 4
 
@@ -173,6 +177,11 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
     return tracked === undefined ? 0 : tracked.detector.phi(this.pauseFactor(tracked))
   }
 
+  /** Smoothed round trip to `peerId` from this detector's pings (ms); undefined before the first answer. */
+  rttMs(peerId: string): number | undefined {
+    return this.peers.get(peerId)?.rttMs
+  }
+
   /** Every tracked peer, for GET /api/health/peers. */
   report(): PeerHealthReport[] {
     return [...this.peers].map(([peerId, tracked]) => ({
@@ -223,8 +232,11 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
       if (tracked === undefined || tracked.pinging) continue
       tracked.pinging = true
       source.ping(peer, { signal: AbortSignal.timeout(timeoutMs) }).then(
-        () => {
+        (rtt) => {
           tracked.pinging = false
+          if (typeof rtt === 'number' && Number.isFinite(rtt)) {
+            tracked.rttMs = tracked.rttMs === undefined ? rtt : tracked.rttMs * (1 - RTT_SMOOTHING) + rtt * RTT_SMOOTHING
+          }
           if (this.tickTimer !== undefined) this.heartbeat(peerId)
         },
         (err: unknown) => {

@@ -32,6 +32,8 @@ export class NodeMetrics {
   readonly taskDuration: Histogram<'kernel'>
   readonly authDecisions: Counter<'decision' | 'code' | 'command'>
   readonly routeComputations: Counter
+  readonly routeTableSize: Gauge
+  readonly routeForwards: Counter<'role' | 'outcome'>
   readonly failureDetections: Counter
   readonly alertsFiring: Gauge<'severity'>
   readonly profilesKnown: Gauge
@@ -64,6 +66,13 @@ export class NodeMetrics {
     })
     this.routeComputations = registry.counter('noodlenet_route_computations_total', {
       help: 'Route table computations (Dijkstra over the link-state topology).',
+    })
+    this.routeTableSize = registry.gauge('noodlenet_route_table_size', {
+      help: 'Destinations this node has a route to (the route table after its last computation).',
+    })
+    this.routeForwards = registry.counter('noodlenet_route_forwards_total', {
+      help: 'Routed requests by role (source, relay, destination) and outcome (ok, answered-error, or the error code).',
+      labels: ['role', 'outcome'],
     })
     this.failureDetections = registry.counter('noodlenet_failure_detections_total', {
       help: 'Peers the failure detector declared suspect or dead.',

@@ -6,7 +6,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
-import type { Metrics, PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Metrics, PeerId, PrivateKey } from '@libp2p/interface'
 import { type Ping, ping } from '@libp2p/ping'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -46,7 +46,7 @@ export async function assembleLibp2p(
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
-    connectionGater: platform.connectionGater,
+    connectionGater: withDeniedPeers(platform.connectionGater, network.denyPeers),
     metrics,
     connectionManager: {
       maxConnections: network.maxConnections,
@@ -60,4 +60,20 @@ export async function assembleLibp2p(
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
     },
   })
+}
+
+/** The platform's gater, plus network.denyPeers: no dial to those peers and no connection from them, whichever side
+ *  opens it (checked once the remote is authenticated by noise). */
+function withDeniedPeers(gater: ConnectionGater | undefined, denyPeers: readonly string[]): ConnectionGater | undefined {
+  if (denyPeers.length === 0) return gater
+  const denied = new Set(denyPeers)
+  const isDenied = (peer: PeerId): boolean => denied.has(peer.toString())
+  return {
+    ...gater,
+    denyDialPeer: async (peer) => isDenied(peer) || ((await gater?.denyDialPeer?.(peer)) ?? false),
+    denyInboundEncryptedConnection: async (peer, connection) =>
+      isDenied(peer) || ((await gater?.denyInboundEncryptedConnection?.(peer, connection)) ?? false),
+    denyOutboundEncryptedConnection: async (peer, connection) =>
+      isDenied(peer) || ((await gater?.denyOutboundEncryptedConnection?.(peer, connection)) ?? false),
+  }
 }

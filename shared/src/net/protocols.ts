@@ -5,7 +5,7 @@ import { LIMITS } from '../limits.js'
 import { KERNEL_NAME } from '../scheduler/task.js'
 import { SECURITY_LEVELS } from '../security/levels.js'
 import { defineProtocol } from './rpc.js'
-import { NodeProfileSchema } from './wire-schemas.js'
+import { NodeProfileSchema, RouteEnvelopeSchema, RouteReplySchema } from './wire-schemas.js'
 
 const EchoSchema = v.strictObject({ data: v.pipe(v.instance(Uint8Array), v.maxLength(16 * 1024 * 1024)) })
 
@@ -43,3 +43,7 @@ export type TaskResult = v.InferOutput<typeof TaskResultSchema>
 /** Run a kernel (command `/task/run`, capability required; the token names the kernels and the level it allows).
  *  A full executor answers TASK_BUSY with `retryAfterMs`; the submitter places the task elsewhere. */
 export const TASK_PROTOCOL = defineProtocol('/noodlenet/task/1.0.0', TaskRunSchema, TaskResultSchema)
+
+/** Forward a request hop by hop to a peer this node has no link to (command `/route/forward`, PUBLIC: relaying is
+ *  open; the request inside passes the destination's gate as its source's). See routing/router.ts. */
+export const ROUTE_PROTOCOL = defineProtocol('/noodlenet/route/1.0.0', RouteEnvelopeSchema, RouteReplySchema)

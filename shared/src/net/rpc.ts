@@ -52,6 +52,35 @@ export interface HandlerAccess<Req> extends GatedCommand {
   describe?: (request: Req) => Omit<AuthorizationRequest, 'peer' | 'token' | 'traceId'>
 }
 
+/** Where a request goes when its peer cannot be dialled: routing/router.ts sends it hop by hop through other peers.
+ *  Only the path without an open stream consults it, so the direct path costs what it did. */
+export interface RouteFallback {
+  /** True when requests to `peer` on `protocol` should go through a route without a direct dial first (a denied
+   *  peer, or one whose dial failed lately and that has no connection). */
+  prefersRoute(peer: PeerId, protocol: string): boolean
+  /** Sends the request through a route. `direct` is why the direct dial failed (thrown when there is no route). */
+  request<Req, Res>(peer: PeerId, definition: RpcProtocol<Req, Res>, body: Req, options: RequestOptions, direct?: NoodleError): Promise<Res>
+}
+
+/** A request that came through a route (routing/router.ts): served by the same handler and gate as a direct one. */
+export interface RoutedRequest {
+  /** The source, whose signature the router verified: the gate sees the request as this peer's. */
+  from: PeerId
+  /** The last hop's connection. */
+  connection: Connection
+  body: unknown
+  cap?: string
+  traceId?: string
+  /** Fires when the routed request's deadline passes or the last hop goes away. */
+  signal: AbortSignal
+}
+
+interface Registered {
+  definition: RpcProtocol<unknown, unknown>
+  access: HandlerAccess<unknown>
+  handler: RpcHandler<unknown, unknown>
+}
+
 export interface RpcComponents {
   libp2p: Libp2p
   logger: Logger
@@ -86,6 +115,9 @@ export class RpcService {
   private readonly requestTimeoutMs: number
   private readonly pools = new Map<string, StreamPool>()
   private readonly handled = new Set<string>()
+  /** Handlers by protocol, for requests that arrive through a route. */
+  private readonly registered = new Map<string, Registered>()
+  private fallback: RouteFallback | undefined
   private readonly gate: SecurityGate | undefined
 
   constructor(components: RpcComponents) {
@@ -115,6 +147,43 @@ export class RpcService {
       maxInboundStreams: LIMITS.rpcInboundStreamsPerConnection,
     })
     this.handled.add(definition.protocol)
+    this.registered.set(definition.protocol, { definition, access, handler } as unknown as Registered)
+  }
+
+  /** Sends requests this node cannot deliver directly through `fallback` (the router), or stops doing so. */
+  routeVia(fallback: RouteFallback | undefined): void {
+    this.fallback = fallback
+  }
+
+  /** Serves a request that came through a route as if `from` had sent it directly: its protocol's schema, the gate
+   *  (so tokens bound to `from` work, and nothing skips it) and its handler. Throws what the handler would answer. */
+  async dispatch(protocol: string, routed: RoutedRequest): Promise<unknown> {
+    const entry = this.registered.get(protocol)
+    if (entry === undefined) {
+      throw new NoodleError(
+        'PROTOCOL_UNSUPPORTED',
+        `this peer does not serve ${protocol}`,
+        'Check that the peer runs a compatible NoodleNet version.',
+      )
+    }
+    const body = validateFrame(routed.body, entry.definition.request)
+    const context = new HandlerContext(routed.connection, routed.traceId, this.logger, routed.from)
+    if (routed.signal.aborted) context.abort(routed.signal.reason)
+    else routed.signal.addEventListener('abort', () => context.abort(routed.signal.reason), { once: true })
+    await this.authorize(entry.access, body, routed.from.toString(), routed.cap, context)
+    return entry.handler(body, context)
+  }
+
+  /** The gate's decision on one request (undefined without a gate: nothing to await); a denial rejects with its
+   *  NoodleError. */
+  private authorize<Req>(
+    access: HandlerAccess<Req>,
+    body: Req,
+    peer: string,
+    token: string | undefined,
+    context: HandlerContext,
+  ): Promise<void> | undefined {
+    return this.gate?.authorize(access, { ...access.describe?.(body), peer, token, traceId: context.traceId })
   }
 
   private async serve<Req, Res>(
@@ -151,15 +220,9 @@ export class RpcService {
       const timeoutMs = Math.min(envelope.timeoutMs ?? this.requestTimeoutMs, 2_147_483_647)
       const timer = setTimeout(() => context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed")), timeoutMs)
       try {
-        if (this.gate !== undefined) {
-          // A denial is an ordinary error answer: the stream and the connection stay usable.
-          await this.gate.authorize(access, {
-            ...access.describe?.(body),
-            peer: connection.remotePeer.toString(),
-            token: envelope.cap,
-            traceId: context.traceId,
-          })
-        }
+        // A denial is an ordinary error answer: the stream and the connection stay usable.
+        const decision = this.authorize(access, body, connection.remotePeer.toString(), envelope.cap, context)
+        if (decision !== undefined) await decision
         const result = await handler(body, context)
         await frames.write({ id: envelope.id, ok: true, body: result })
       } catch (err) {
@@ -189,9 +252,15 @@ export class RpcService {
     try {
       if (lease === undefined) {
         try {
+          if (this.fallback?.prefersRoute(peer, definition.protocol) === true)
+            return await this.fallback.request(peer, definition, body, options)
           lease = await this.acquire(peer, definition.protocol, key, deadline.aim(new AbortController()))
         } catch (err) {
-          throw this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
+          const error = this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
+          // No link and no dial: a route through other peers may still reach it (routing/router.ts).
+          if (this.fallback !== undefined && error.code === 'PEER_UNREACHABLE')
+            return await this.fallback.request(peer, definition, body, options, error)
+          throw error
         }
       }
       if (lease.cancel.signal.aborted) lease.cancel = new AbortController()
@@ -419,8 +488,9 @@ class HandlerContext implements RpcContext {
   private abortReason: unknown
   private aborted = false
 
-  constructor(connection: Connection, traceId: string | undefined, parentLogger: Logger) {
-    this.remotePeer = connection.remotePeer
+  /** `remotePeer`: the source of a routed request, when it is not the connection's peer. */
+  constructor(connection: Connection, traceId: string | undefined, parentLogger: Logger, remotePeer: PeerId = connection.remotePeer) {
+    this.remotePeer = remotePeer
     this.connection = connection
     this.trace = traceId
     this.parentLogger = parentLogger

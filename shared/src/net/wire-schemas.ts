@@ -102,3 +102,63 @@ export const NodeProfileSchema = v.object({
   publishedAt: count,
 })
 export type NodeProfile = v.InferOutput<typeof NodeProfileSchema>
+
+const peerIdText = text(128)
+/** Bytes of any backing buffer (what cborg decodes and what signing returns). */
+const bytes = v.custom<Uint8Array>((input) => input instanceof Uint8Array, 'bytes')
+
+/** One link of a link-state record: a neighbour, the round trip to it, how loaded the publisher is and how many of
+ *  its recent requests over this link failed (docs/ROUTING.md). */
+export const LinkSchema = v.object({
+  peer: peerIdText,
+  /** Round trip to the neighbour (ms), from libp2p pings. */
+  rttMs: v.pipe(v.number(), v.minValue(0), v.maxValue(3_600_000)),
+  /** How busy the publisher is, 0 (idle) to 1 (saturated): relaying through a busy peer costs more. */
+  load: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+  /** Share of recent requests and forwards over this link that failed, 0 to 1; absent means none. */
+  loss: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+})
+export type Link = v.InferOutput<typeof LinkSchema>
+
+/** What a peer gossips on the link-state topic (routing/link-state.ts): its links now. Gossipsub signs it, and a
+ *  receiver accepts it only from the peer it describes; the highest `seq` wins. */
+export const LinkStateRecordSchema = v.object({
+  peerId: peerIdText,
+  seq: count,
+  /** Bounded by LIMITS.linkStateMaxLinks (the publisher keeps the lowest-RTT ones). */
+  links: v.pipe(v.array(LinkSchema), v.maxLength(256)),
+  publishedAt: count,
+})
+export type LinkStateRecord = v.InferOutput<typeof LinkStateRecordSchema>
+
+/** A request travelling hop by hop on /noodlenet/route/1.0.0 (routing/envelope.ts). The source signs src, dst,
+ *  nonce, sentAt, protocol, the token and the body's hash; relays change only ttl and path. */
+export const RouteEnvelopeSchema = v.object({
+  src: peerIdText,
+  dst: peerIdText,
+  /** Hops left: each relay refuses an envelope with none left (TTL_EXPIRED) and forwards it with one less. */
+  ttl: v.pipe(count, v.maxValue(64)),
+  /** Peers it went through, the source first: a relay already on it refuses it (ROUTE_LOOP). */
+  path: v.pipe(v.array(peerIdText), v.maxLength(64)),
+  /** The protocol of the request inside, served at the destination as if it came straight from src. */
+  protocol: text(256),
+  nonce: v.pipe(bytes, v.length(16)),
+  /** Source's clock when sent (ms since the epoch): the replay window is measured from it. */
+  sentAt: count,
+  timeoutMs: v.optional(count),
+  traceId: v.optional(text(64)),
+  cap: v.optional(text(16 * 1024)),
+  /** The inner request, CBOR-encoded: the signature covers these exact bytes. */
+  body: bytes,
+  sig: v.pipe(bytes, v.maxLength(1024)),
+})
+export type RouteEnvelope = v.InferOutput<typeof RouteEnvelopeSchema>
+
+/** The destination's answer to a routed request, signed by it over the request's nonce and the answer's bytes, so
+ *  no relay can alter or invent one. `body` is the CBOR-encoded response, or the CBOR-encoded WireError. */
+export const RouteReplySchema = v.object({
+  ok: v.boolean(),
+  body: bytes,
+  sig: v.pipe(bytes, v.maxLength(1024)),
+})
+export type RouteReply = v.InferOutput<typeof RouteReplySchema>

@@ -27,6 +27,8 @@ import { PresenceService } from '../net/presence.js'
 import { ECHO_PROTOCOL, PROFILE_PROTOCOL } from '../net/protocols.js'
 import { RpcService } from '../net/rpc.js'
 import type { HardwareProfile, NodeProfile } from '../net/wire-schemas.js'
+import { Router } from '../routing/router.js'
+import type { Topology } from '../routing/types.js'
 import { AuditLog, MemoryAuditStore } from '../security/audit.js'
 import { SecurityGate } from '../security/gate.js'
 import { PolicyEngine } from '../security/policy.js'
@@ -73,6 +75,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly tasks: TaskService
   /** Phi-accrual failure detection over presence gossip and pings (docs/HEALTH.md). */
   readonly health: FailureDetector
+  /** Link-state routing: topology, route table and hop-by-hop forwarding (docs/ROUTING.md). */
+  readonly router: Router
   /** This node's metrics (docs/METRICS.md), libp2p's own included; empty when config monitoring.metrics is false. */
   readonly metrics: MetricsRegistry
   /** Metric history and alert rules, evaluated every monitoring interval (docs/ALERTING.md). */
@@ -97,7 +101,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     const metrics = init.config.monitoring.metrics ? new NodeMetrics() : undefined
     const libp2p = await assembleLibp2p(init.config, init.platform, privateKey, metrics && libp2pMetrics(metrics.registry))
     const logger = init.logger ?? createLogger({ level: init.config.monitoring.logLevel, component: 'node', sink: init.platform.logSink })
-    return new NoodleNode(init, libp2p, logger.child({ peerId: libp2p.peerId.toString() }), metrics)
+    return new NoodleNode({ ...init, privateKey }, libp2p, logger.child({ peerId: libp2p.peerId.toString() }), metrics)
   }
 
   private constructor(init: NoodleNodeInit, libp2p: NoodleLibp2p, logger: Logger, metrics: NodeMetrics | undefined) {
@@ -144,6 +148,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       maxBytes: LIMITS.presenceMaxBytes,
       profile: async () => this.profile(),
     })
+    const deniedPeers = new Set(network.denyPeers)
     this.mesh = new MeshMaintainer({
       libp2p,
       logger: meshLogger,
@@ -153,6 +158,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       backoffMinMs: LIMITS.dialBackoffMinMs,
       backoffMaxMs: LIMITS.dialBackoffMaxMs,
       pinned: network.bootstrap.map(bootstrapPeerId),
+      denied: (peer) => deniedPeers.has(peer.toString()),
     })
     this.health = new FailureDetector({
       config: this.config.health,
@@ -160,6 +166,19 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       presence: this.presence,
       ping: { peers: () => libp2p.getPeers(), ping: (peer, options) => libp2p.services.ping.ping(peer, options) },
       selfThrottled: () => init.platform.isThrottled?.() === true,
+      metrics,
+    })
+    this.router = new Router({
+      libp2p,
+      pubsub: libp2p.services.pubsub,
+      rpc: this.rpc,
+      privateKey: init.privateKey as PrivateKey,
+      logger: componentLogger(logger, 'routing'),
+      intervalMs: network.presenceIntervalMs,
+      frameMaxBytes: network.frameMaxBytes,
+      denied: (peer) => deniedPeers.has(peer),
+      health: this.health,
+      load: () => init.platform.sampleLoad?.()?.load ?? 0,
       metrics,
     })
     for (const type of ['peer:alive', 'peer:suspect', 'peer:dead'] as const) {
@@ -254,6 +273,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', capability: 'required' }, async (request) => request)
     await this.presence.start()
     this.health.start()
+    await this.router.start()
     await this.tasks.start()
     this.startSelfTuning()
     await this.mesh.start()
@@ -272,6 +292,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.alerting.stop()
     await this.mesh.stop()
     await this.tasks.stop()
+    await this.router.stop()
     this.health.stop()
     await this.presence.stop()
     await this.revocationGossip.stop()
@@ -373,6 +394,11 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   /** Addresses others can dial this node on, each ending in /p2p/<peer id>. */
   addrs(): string[] {
     return this.libp2p.getMultiaddrs().map((addr) => addr.toString())
+  }
+
+  /** The topology this node knows from link-state gossip and its routes, as `/api/topology` shows them. */
+  topology(): Topology {
+    return this.router.topology()
   }
 
   /** Connected peers, one entry each, as `/api/peers` shows them. */

@@ -1,0 +1,117 @@
+// Routing between nodes in one realm (memory transport): A—B—C, where A and C deny each other. A request from A to
+// C goes through B without the caller knowing; the destination's gate sees it as A's; relays refuse loops, spent
+// TTLs and destinations they cannot reach, and the destination refuses envelopes a relay altered.
+
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ECHO_PROTOCOL, encodeFrame, encodeToken, issueToken, NoodleNode, PROFILE_PROTOCOL, ROUTE_PROTOCOL } from '../src/index.js'
+import type { RouteEnvelope } from '../src/net/wire-schemas.js'
+import { signRequest } from '../src/routing/envelope.js'
+import { eventually, testConfig, testPlatform } from './test-platform.js'
+
+let a: NoodleNode
+let b: NoodleNode
+let c: NoodleNode
+let aKey: PrivateKey
+let rootKey: PrivateKey
+
+async function start(key: PrivateKey, network: Record<string, unknown>, trustedRoots: string[] = []): Promise<NoodleNode> {
+  const node = await NoodleNode.create({
+    config: testConfig({ network, security: { trustedRoots } }),
+    platform: testPlatform(),
+    privateKey: key,
+  })
+  await node.start()
+  return node
+}
+
+beforeAll(async () => {
+  aKey = await generateKeyPair('Ed25519')
+  const cKey = await generateKeyPair('Ed25519')
+  rootKey = await generateKeyPair('Ed25519')
+  const aId = peerIdFromPrivateKey(aKey).toString()
+  const cId = peerIdFromPrivateKey(cKey).toString()
+  b = await start(await generateKeyPair('Ed25519'), {})
+  a = await start(aKey, { bootstrap: [b.addrs()[0]], denyPeers: [cId] })
+  c = await start(cKey, { bootstrap: [b.addrs()[0]], denyPeers: [aId] }, [peerIdFromPrivateKey(rootKey).toString()])
+  // A knows C's links (through B's gossip) once it has a route to it.
+  await eventually(() => a.router.route(cId) !== undefined, 20_000, 'a route from A to C')
+}, 30_000)
+
+afterAll(async () => {
+  await Promise.all([a, b, c].map((node) => node?.stop()))
+})
+
+describe('routing A—B—C', () => {
+  it('A and C never link; A reaches C through B and C sees the request as A’s', async () => {
+    expect(a.peers().map((peer) => peer.peerId)).not.toContain(c.peerId.toString())
+    expect(a.router.route(c.peerId.toString())).toEqual({ nextHops: [b.peerId.toString()], cost: expect.any(Number), hops: 2 })
+    const profile = await a.rpc.request(c.peerId, PROFILE_PROTOCOL, {})
+    expect(profile.peerId).toBe(c.peerId.toString())
+    const topology = a.topology()
+    expect(topology.nodes).toEqual([a, b, c].map((node) => node.peerId.toString()).sort())
+    expect(topology.routes[c.peerId.toString()]).toMatchObject({ nextHop: b.peerId.toString(), hops: 2 })
+    expect(topology.links).toHaveLength(2)
+  })
+
+  it('the gate at the destination is not skipped: a capability bound to A works, none is refused', async () => {
+    const data = new Uint8Array([1, 2, 3])
+    await expect(a.rpc.request(c.peerId, ECHO_PROTOCOL, { data })).rejects.toMatchObject({ code: 'CAPABILITY_MISSING' })
+    const token = encodeToken(
+      await issueToken({
+        key: rootKey,
+        audience: a.peerId.toString(),
+        command: '/node/echo',
+        policy: { level: 'INTERNAL' },
+        expires: Math.floor(Date.now() / 1000) + 600,
+      }),
+    )
+    expect(await a.rpc.request(c.peerId, ECHO_PROTOCOL, { data }, { capability: token })).toEqual({ data })
+    // The same token presented by B (a relay that saw it) is B's request, not A's: refused.
+    await expect(b.rpc.request(c.peerId, ECHO_PROTOCOL, { data }, { capability: token })).rejects.toMatchObject({
+      code: 'CAPABILITY_WRONG_AUDIENCE',
+    })
+  })
+
+  async function signed(overrides: Partial<RouteEnvelope> = {}, body: unknown = {}): Promise<RouteEnvelope> {
+    const fields = {
+      src: a.peerId.toString(),
+      dst: c.peerId.toString(),
+      protocol: PROFILE_PROTOCOL.protocol,
+      nonce: crypto.getRandomValues(new Uint8Array(16)),
+      sentAt: Date.now(),
+      body: encodeFrame(body, 1024),
+    }
+    return { ...fields, ttl: 16, path: [fields.src], sig: await signRequest(aKey, fields), ...overrides }
+  }
+
+  it('a relay refuses a loop, a spent TTL and a destination it has no route to, each with a typed error', async () => {
+    await expect(
+      a.rpc.request(b.peerId, ROUTE_PROTOCOL, await signed({ path: [a.peerId.toString(), b.peerId.toString()] })),
+    ).rejects.toMatchObject({
+      code: 'ROUTE_LOOP',
+    })
+    await expect(a.rpc.request(b.peerId, ROUTE_PROTOCOL, await signed({ ttl: 0 }))).rejects.toMatchObject({ code: 'TTL_EXPIRED' })
+    const nowhere = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const lost = a.rpc.request(b.peerId, ROUTE_PROTOCOL, await signed({ dst: nowhere }))
+    await expect(lost).rejects.toMatchObject({ code: 'NO_ROUTE' })
+    await expect(lost).rejects.toThrow(/no route/)
+  })
+
+  it('the destination refuses an envelope a relay altered, a forged one and a replayed one; bad frames are typed', async () => {
+    const good = await signed()
+    const tampered = { ...good, body: encodeFrame({ x: 1 }, 1024) }
+    await expect(a.rpc.request(b.peerId, ROUTE_PROTOCOL, tampered)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
+    const claimsB = { ...good, src: b.peerId.toString() }
+    await expect(a.rpc.request(b.peerId, ROUTE_PROTOCOL, claimsB)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
+    const reply = await a.rpc.request(b.peerId, ROUTE_PROTOCOL, good)
+    expect(reply.ok).toBe(true)
+    await expect(a.rpc.request(b.peerId, ROUTE_PROTOCOL, good)).rejects.toMatchObject({ code: 'ROUTE_REPLAYED' })
+    const bad = { ...good, ttl: -1 } as unknown as RouteEnvelope
+    await expect(a.rpc.request(b.peerId, ROUTE_PROTOCOL, bad)).rejects.toMatchObject({ code: 'FRAME_INVALID' })
+    // Every node still serves after all that.
+    expect((await a.rpc.request(c.peerId, PROFILE_PROTOCOL, {})).peerId).toBe(c.peerId.toString())
+  })
+})

@@ -1,6 +1,7 @@
 // The admin HTTP API of a Node peer, bound to 127.0.0.1 by default: whoever reaches it acts as this peer.
 //   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers, executor: counters | null}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
+//   GET /api/topology  {nodes, links: [{from, to, rttMs}], routes: {PEERID: {nextHop, hops, cost}}} (docs/ROUTING.md)
 //   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled}]
 //   GET /metrics    Prometheus text format (docs/METRICS.md)
 //   GET /api/alerts {firing, resolved, heard}: alerts firing here, resolved lately, heard from peers (docs/ALERTING.md)
@@ -57,6 +58,7 @@ export class AdminApi {
     // The API's own index: what a client (or the fuzz test, which feeds every endpoint) can call.
     this.route('GET /api', () => ({ endpoints: [...this.routes.keys()].sort() }))
     this.route('GET /api/peers', () => this.node.peers())
+    this.route('GET /api/topology', () => this.node.topology())
     this.route('GET /api/health/peers', () => this.node.health.report())
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
     this.route('GET /api/alerts', () => this.node.alerting.alerts())

@@ -9,13 +9,15 @@
 // `monitoring=SECONDS` sets how often it gossips its metrics summary (docs/METRICS.md). The node is
 // `window.noodle` for the console and for automation.
 
-import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE } from '@noodlenet/shared'
+import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE, type Topology } from '@noodlenet/shared'
 import { createNode, probeBrowserHardware } from 'noodlenet/browser'
 import { type DemoResult, renderMandelbrot } from './mandelbrot-demo.js'
 
 export interface NoodleHandle {
   readonly peerId: string
   peers(): Promise<PeerSummary[]>
+  /** The mesh as this tab sees it from link-state gossip, and its routes (docs/ROUTING.md). */
+  topology(): Promise<Topology>
   /** Renders the Mandelbrot demo on the mesh; resolves with the tiles each peer computed. */
   mandelbrot(): Promise<{ byPeer: Record<string, number>; failed: number }>
   readonly node: NoodleNode
@@ -146,6 +148,7 @@ async function join(): Promise<void> {
   window.noodle = {
     peerId: current.peerId.toString(),
     peers: async () => current.peers(),
+    topology: async () => current.topology(),
     mandelbrot: async () => {
       const result = await demo(current)
       return { byPeer: Object.fromEntries(result.byPeer), failed: result.failed }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { encodeFrame, type NoodleNode, TOPICS } from '../src/index.js'
 import { Histogram } from '../src/monitoring/metrics.js'
 import { METRICS_SUMMARY_MAX_BYTES, MetricsSummarySchema, percentileMs, SummaryBuilder } from '../src/monitoring/metrics-summary.js'
+import { summaryFixture } from './metrics-summary-fixture.js'
 import { eventually, startMesh } from './test-platform.js'
 
 let nodes: NoodleNode[] = []
@@ -90,19 +91,7 @@ describe('the metrics topic', () => {
   })
 
   it('the schema bounds what a summary may hold', () => {
-    const ok = {
-      v: 1,
-      peer: 'p',
-      platform: 'browser',
-      at: 1,
-      intervalMs: 1000,
-      peers: 0,
-      neighbours: [],
-      tasks: { total: 0, failed: 0, perSecond: 0, p50Ms: null, p95Ms: null, p99Ms: null },
-      executor: { running: 0, queued: 0 },
-      alertsFiring: 0,
-      recent: [],
-    }
+    const ok = summaryFixture('p', { platform: 'browser' })
     const safe = (value: unknown) => MetricsSummarySchema['~standard'].validate(value)
     expect(safe(ok)).not.toHaveProperty('issues')
     expect(safe({ ...ok, neighbours: new Array(65).fill('x') })).toHaveProperty('issues')

@@ -6,7 +6,8 @@
 // machine. `trust=PEERID` (repeatable) names the keys whose capability tokens let other peers run tasks here; the
 // tab runs them in Web Workers (as many as the cores it shares) and on its WebGPU device when the GPU is on;
 // `token=TOKEN` is a capability this tab presents to run its own tasks on others (the Mandelbrot demo);
-// `monitoring=SECONDS` sets how often it gossips its metrics summary (docs/METRICS.md). The node is
+// `monitoring=SECONDS` sets how often it gossips its metrics summary (docs/METRICS.md). `/?dashboard` shows the
+// mesh dashboard instead (docs/DASHBOARD.md): the tab observes, runs no tasks. The node is
 // `window.noodle` for the console and for automation.
 
 import { type HardwareProfile, type NoodleNode, type PeerSummary, SIGNALING_SERVICE, type Topology } from '@noodlenet/shared'
@@ -201,4 +202,28 @@ renderButton.addEventListener('click', () => {
   if (node !== undefined) void demo(node).catch((err: Error) => showError(`The demo failed: ${err.message}`))
 })
 leaveButton.addEventListener('click', () => void leave())
-if (params.get('join') === '1') void join()
+if (params.has('dashboard')) void openDashboard()
+else if (params.get('join') === '1') void join()
+
+/** `/?dashboard`: the mesh dashboard instead of the contribute page; this tab observes and runs no tasks. Loaded on
+ *  demand, so the contribute page never downloads the graph and chart libraries (docs/DASHBOARD.md). */
+async function openDashboard(): Promise<void> {
+  document.title = 'NoodleNet — mesh dashboard'
+  const intro = document.querySelector('header p')
+  if (intro !== null) intro.textContent = 'The mesh at a glance: who is in it, how much work it does, how fast, and what is failing.'
+  const root = document.querySelector('main') as HTMLElement
+  try {
+    const { startDashboard } = await import('./dashboard/dashboard.js')
+    await startDashboard({
+      root,
+      bootstrap: (params.getAll('bootstrap').join(' ') || localStorage.getItem('noodlenet.bootstrap') || '')
+        .split(/\s+/)
+        .filter((addr) => addr !== ''),
+      signaling: await signalingServers(),
+      monitoringSeconds: monitoringConfig().intervalSeconds,
+      iceCandidates: params.get('ice') === 'loopback' ? 'loopback' : 'all',
+    })
+  } catch (err) {
+    root.textContent = `The dashboard could not start: ${(err as Error).message}`
+  }
+}

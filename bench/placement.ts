@@ -17,6 +17,7 @@ import {
 import * as v from 'valibot'
 import type { Benchmark, BenchOptions, BenchReport } from './support/benchmark.js'
 import { describeMachine, machineLine } from './support/machine.js'
+import { random, runFor, type Summary, summarize, timeBlock } from './support/micro-timing.js'
 import { formatTable } from './support/table.js'
 
 /** p99 of one decision with 1,000 known peers must stay below this (µs). */
@@ -36,14 +37,6 @@ const FULL: Plan = { blocks: 10, blockMs: 100 }
 const QUICK: Plan = { blocks: 3, blockMs: 20 }
 
 type PathName = 'baseline' | 'placeTask'
-
-interface Summary {
-  n: number
-  p50: number
-  p99: number
-  max: number
-  mean: number
-}
 
 interface SizeResult {
   peers: number
@@ -160,43 +153,6 @@ function minScan(candidates: readonly Candidate[]): number {
     }
   }
   return best
-}
-
-function runFor(fn: () => void, ms: number): void {
-  const end = performance.now() + ms
-  while (performance.now() < end) fn()
-}
-
-/** Runs `fn` for about `ms`, timing each call on its own (ns). */
-function timeBlock(fn: () => void, ms: number, into: number[]): void {
-  const end = process.hrtime.bigint() + BigInt(ms * 1e6)
-  for (;;) {
-    const start = process.hrtime.bigint()
-    fn()
-    const stop = process.hrtime.bigint()
-    into.push(Number(stop - start))
-    if (stop >= end) return
-  }
-}
-
-/** Microseconds; percentiles by nearest rank. */
-function summarize(ns: number[]): Summary {
-  const sorted = Float64Array.from(ns).sort()
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] / 1000
-  const mean = sorted.reduce((sum, x) => sum + x, 0) / sorted.length / 1000
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] / 1000, mean }
-}
-
-/** mulberry32: a small seeded generator, so every run places over the same meshes. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
 }
 
 function report(results: SizeResult[], plan: Plan, options: BenchOptions): BenchReport {

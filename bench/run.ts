@@ -10,6 +10,7 @@ import { failureDetectionBenchmark } from './failure-detection.js'
 import { matmulBenchmark } from './matmul.js'
 import { monitoringBenchmark } from './monitoring.js'
 import { placementBenchmark } from './placement.js'
+import { routingBenchmark } from './routing.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import type { Benchmark } from './support/benchmark.js'
 import { tasksBenchmark } from './tasks.js'
@@ -23,6 +24,7 @@ const BENCHMARKS: Benchmark[] = [
   webrtcBenchmark,
   webrtcBrowserBenchmark,
   placementBenchmark,
+  routingBenchmark,
   tasksBenchmark,
   bundleBenchmark,
   matmulBenchmark,

@@ -96,7 +96,7 @@ describe('routing through peer processes', () => {
     expect(relayed).toMatch(/noodlenet_route_forwards_total\{role="relay",outcome="ok"\} [1-9]/)
     const sourced = await (await fetch(`${readyA.api}/metrics`)).text()
     expect(sourced).toMatch(/noodlenet_route_computations_total [1-9]/)
-  })
+  }, 120_000)
 
   it('when a direct link appears the route switches to it', async () => {
     // Only C refuses A here, so A keeps trying it; C restarted with the same key and no --deny-peer accepts A.
@@ -124,5 +124,5 @@ describe('routing through peer processes', () => {
     expect(direct.stderr).toBe('')
     expect(JSON.parse(direct.stdout)).toBe(2)
     expect((await a.api<Array<{ peerId: string }>>('/api/peers')).map((p) => p.peerId)).toContain(cId)
-  })
+  }, 120_000)
 })

@@ -156,6 +156,7 @@ export {
 } from './orchestrator/task-service.js'
 export {
   type Adjacency,
+  type CsrGraph,
   LinkStateService,
   linkCost,
   ReplayGuard,
@@ -164,7 +165,9 @@ export {
   type RouterComponents,
   RouteTable,
   shortestPaths,
+  shortestPathsOver,
   type Topology,
+  TopologyGraph,
 } from './routing/index.js'
 export * from './scheduler/index.js'
 export {

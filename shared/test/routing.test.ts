@@ -6,7 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { linkCost, ReplayGuard, RouteTable, shortestPaths } from '../src/index.js'
+import { linkCost, ReplayGuard, RouteTable, shortestPaths, TopologyGraph } from '../src/index.js'
 import type { RouteEnvelope } from '../src/net/wire-schemas.js'
 import { signReply, signRequest, verifyReply, verifyRequest } from '../src/routing/envelope.js'
 
@@ -142,6 +142,67 @@ describe('linkCost', () => {
     expect(linkCost({ rttMs: 12 }, 1)).toBe(22)
     expect(linkCost({ rttMs: 12, loss: 0.5 }, 0)).toBe(62)
     expect(linkCost({ rttMs: 5 }, 7)).toBe(15)
+  })
+})
+
+describe('TopologyGraph', () => {
+  const adjacencyOf = (self: string, own: ReturnType<typeof link>[], records: ReturnType<typeof record>[]) => {
+    const graph = new TopologyGraph()
+    graph.sync(self, records)
+    graph.set(self, own)
+    return graph.adjacency(self)
+  }
+  const link = (peer: string, rttMs = 3, load = 0) => ({ peer, rttMs, load })
+  const record = (peerId: string, links: ReturnType<typeof link>[]) => ({ peerId, seq: 1, links, publishedAt: 0 })
+
+  it('takes this node’s live links, and another peer’s link only when its far end lists it back', () => {
+    const adjacency = adjacencyOf(
+      'A',
+      [link('B')],
+      [
+        record('B', [link('A'), link('C', 5, 0.5)]),
+        // C lists B back; D says it links to C, but C's record does not list D: that link is gone on C's side.
+        record('C', [link('B', 5, 0.5)]),
+        record('D', [link('C'), link('E')]),
+      ],
+    )
+    expect(adjacency.get('A')).toEqual(new Map([['B', 3]]))
+    // B -> C costs C's round trip plus C's load (0.5 x 10 ms); C -> B the same with B's load (0).
+    expect(adjacency.get('B')).toEqual(
+      new Map([
+        ['A', 3],
+        ['C', 10],
+      ]),
+    )
+    expect(adjacency.get('C')).toEqual(new Map([['B', 5]]))
+    // E has no record: D's word is all there is.
+    expect(adjacency.get('D')).toEqual(new Map([['E', 3]]))
+  })
+
+  it('sync keeps exactly the records given: a peer whose record expired loses its links', () => {
+    const graph = new TopologyGraph()
+    const b = record('B', [link('A'), link('C')])
+    const c = record('C', [link('B')])
+    graph.sync('A', [b, c])
+    graph.set('A', [link('B')])
+    expect(shortestPaths('A', graph.adjacency('A')).get('C')).toEqual({ nextHops: ['B'], cost: 6, hops: 2 })
+    graph.sync('A', [b])
+    expect(graph.size).toBe(2)
+    // C has no record now: B's word for its link to C is all there is, so C stays reachable until B drops it.
+    expect(graph.adjacency('A').get('B')).toEqual(
+      new Map([
+        ['A', 3],
+        ['C', 3],
+      ]),
+    )
+    graph.sync('A', [record('B', [link('A')])])
+    expect(shortestPaths('A', graph.adjacency('A')).has('C')).toBe(false)
+  })
+
+  it('ignores what others say about this node’s links: a link this node lost is gone at once', () => {
+    const adjacency = adjacencyOf('A', [], [record('B', [link('A')])])
+    expect(adjacency.get('B')).toEqual(new Map())
+    expect(shortestPaths('A', adjacency).size).toBe(0)
   })
 })
 

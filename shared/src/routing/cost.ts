@@ -16,7 +16,12 @@ export interface LinkQuality {
 
 /** cost = max(1, round(rttMs + LOAD_COST_MS * load(far end) + LOSS_COST_MS * loss)). */
 export function linkCost(link: LinkQuality, farEndLoad: number): number {
-  const cost = link.rttMs + LOAD_COST_MS * clamp01(farEndLoad) + LOSS_COST_MS * clamp01(link.loss ?? 0)
+  return costOf(link.rttMs, link.loss ?? 0, farEndLoad)
+}
+
+/** linkCost on plain numbers, for the graph's inner loop (no object per link). */
+export function costOf(rttMs: number, loss: number, farEndLoad: number): number {
+  const cost = rttMs + LOAD_COST_MS * clamp01(farEndLoad) + LOSS_COST_MS * clamp01(loss)
   return Number.isFinite(cost) ? Math.max(1, Math.round(cost)) : 1
 }
 

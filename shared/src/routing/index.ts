@@ -6,5 +6,6 @@ export { ReplayGuard, type SignedFields, signReply, signRequest, verifyReply, ve
 export { type LinkStateComponents, type LinkStateEvents, LinkStateService } from './link-state.js'
 export { RouteTable } from './route-table.js'
 export { Router, type RouterComponents } from './router.js'
-export { type Adjacency, type Route, shortestPaths } from './shortest-paths.js'
+export { type Adjacency, type CsrGraph, type Route, shortestPaths, shortestPathsOver } from './shortest-paths.js'
+export { TopologyGraph } from './topology-graph.js'
 export type { Topology } from './types.js'

@@ -80,8 +80,8 @@ export class LinkStateService extends TypedEventEmitter<LinkStateEvents> {
   }
 
   /** Records of other peers heard within the ttl. */
-  all(): IterableIterator<LinkStateRecord> {
-    return [...this.records.values()].map((entry) => entry.record).values()
+  all(): LinkStateRecord[] {
+    return [...this.records.values()].map((entry) => entry.record)
   }
 
   get size(): number {

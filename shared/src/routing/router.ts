@@ -24,11 +24,11 @@ import {
 } from '../net/rpc.js'
 import { type Link, type RouteEnvelope, type RouteReply, WireErrorSchema } from '../net/wire-schemas.js'
 import type { PeerHealth } from '../scheduler/candidates.js'
-import { linkCost } from './cost.js'
 import { ReplayGuard, signReply, signRequest, verifyReply, verifyRequest } from './envelope.js'
 import { LinkStateService } from './link-state.js'
 import { RouteTable } from './route-table.js'
-import { type Route, shortestPaths } from './shortest-paths.js'
+import { type Route, shortestPathsOver } from './shortest-paths.js'
+import { TopologyGraph } from './topology-graph.js'
 import type { Topology } from './types.js'
 
 export interface RouterComponents {
@@ -65,6 +65,7 @@ export class Router implements RouteFallback {
   private readonly self: string
   private readonly now: () => number
   private readonly table = new RouteTable()
+  private readonly graph = new TopologyGraph()
   private readonly replay: ReplayGuard
   /** Peers whose direct dial failed, and when: reached through routes until LIMITS.routeDirectRetryMs pass. */
   private readonly failedDials = new Map<string, number>()
@@ -357,32 +358,6 @@ export class Router implements RouteFallback {
     return links
   }
 
-  /** node -> (neighbour -> cost) from this node's live links and every record. A link another peer lists counts
-   *  only if the peer at its far end, when it has a record, lists it back (a link that went down on one side is
-   *  gone before both records say so). */
-  private adjacency(): Map<string, Map<string, number>> {
-    const records = new Map<string, Set<string>>()
-    const loads = new Map<string, number>()
-    for (const record of this.linkState.all()) {
-      records.set(record.peerId, new Set(record.links.map((link) => link.peer)))
-      loads.set(record.peerId, record.links[0]?.load ?? 0)
-    }
-    const adjacency = new Map<string, Map<string, number>>()
-    const own = new Map<string, number>()
-    for (const link of this.ownLinks()) own.set(link.peer, linkCost(link, loads.get(link.peer) ?? 0))
-    adjacency.set(this.self, own)
-    for (const record of this.linkState.all()) {
-      const links = new Map<string, number>()
-      for (const link of record.links) {
-        if (link.peer === record.peerId) continue
-        const back = link.peer === this.self ? own.has(record.peerId) : (records.get(link.peer)?.has(record.peerId) ?? true)
-        if (back) links.set(link.peer, linkCost(link, loads.get(link.peer) ?? 0))
-      }
-      adjacency.set(record.peerId, links)
-    }
-    return adjacency
-  }
-
   /** The route table, recomputed first when the topology changed since. */
   private fresh(): RouteTable {
     if (this.dirty) this.recompute()
@@ -400,7 +375,10 @@ export class Router implements RouteFallback {
 
   private recompute(): void {
     this.dirty = false
-    this.table.replace(shortestPaths(this.self, this.adjacency()))
+    this.graph.sync(this.self, this.linkState.all())
+    this.graph.set(this.self, this.ownLinks())
+    const { graph, source } = this.graph.csr(this.self)
+    this.table.replace(shortestPathsOver(graph, source))
     this.c.metrics?.routeComputations.inc()
     this.c.metrics?.routeTableSize.set(undefined, this.table.size)
   }

@@ -13,10 +13,19 @@ export interface Route {
   hops: number
 }
 
+/** A graph as compressed sparse rows: the links of node i are targets[offsets[i]..offsets[i + 1]) with their costs. */
+export interface CsrGraph {
+  /** Node names by index. */
+  names: readonly string[]
+  offsets: Int32Array
+  targets: Int32Array
+  costs: Float64Array
+}
+
 /** Cheapest routes from `source` to every node it can reach (itself excluded). */
 export function shortestPaths(source: string, adjacency: Adjacency): Map<string, Route> {
-  const index = new Map<string, number>()
-  const names: string[] = []
+  const index = new Map<string, number>([[source, 0]])
+  const names: string[] = [source]
   const indexOf = (name: string): number => {
     let i = index.get(name)
     if (i === undefined) {
@@ -26,7 +35,6 @@ export function shortestPaths(source: string, adjacency: Adjacency): Map<string,
     }
     return i
   }
-  indexOf(source)
   let edgeCount = 0
   for (const [from, links] of adjacency) {
     indexOf(from)
@@ -34,30 +42,34 @@ export function shortestPaths(source: string, adjacency: Adjacency): Map<string,
     edgeCount += links.size
   }
   const n = names.length
-  // CSR: the links of node i are targets[offsets[i]..offsets[i + 1]).
   const offsets = new Int32Array(n + 1)
   const targets = new Int32Array(edgeCount)
-  const weights = new Float64Array(edgeCount)
-  const degree = new Int32Array(n)
-  for (const [from, links] of adjacency) degree[index.get(from) as number] = links.size
-  for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + degree[i]
+  const costs = new Float64Array(edgeCount)
+  for (const [from, links] of adjacency) offsets[(index.get(from) as number) + 1] = links.size
+  for (let i = 0; i < n; i++) offsets[i + 1] += offsets[i]
   for (const [from, links] of adjacency) {
     let at = offsets[index.get(from) as number]
     for (const [to, cost] of links) {
       targets[at] = index.get(to) as number
-      weights[at] = cost
+      costs[at] = cost
       at++
     }
   }
+  return shortestPathsOver({ names, offsets, targets, costs }, 0)
+}
 
+/** Dijkstra from node `source` of `graph`, keeping every equal-cost first hop; routes by destination name. */
+export function shortestPathsOver(graph: CsrGraph, source: number): Map<string, Route> {
+  const { names, offsets, targets, costs } = graph
+  const n = names.length
   const dist = new Float64Array(n).fill(Number.POSITIVE_INFINITY)
   const hops = new Int32Array(n)
   const done = new Uint8Array(n)
   // First hops per node, as indices; shared (never mutated) between nodes until an equal-cost path merges them.
   const first: Array<number[] | undefined> = new Array(n)
-  const heap = new PairHeap(Math.max(16, edgeCount + 1))
-  dist[0] = 0
-  heap.push(0, 0)
+  const heap = new PairHeap(Math.max(16, targets.length + 1))
+  dist[source] = 0
+  heap.push(0, source)
   while (heap.size > 0) {
     const u = heap.popNode()
     if (done[u] === 1) continue
@@ -65,11 +77,11 @@ export function shortestPaths(source: string, adjacency: Adjacency): Map<string,
     const du = dist[u]
     for (let e = offsets[u]; e < offsets[u + 1]; e++) {
       const v = targets[e]
-      if (v === 0) continue
-      const w = weights[e]
+      if (v === source) continue
+      const w = costs[e]
       if (!(w > 0)) continue
       const alt = du + w
-      const via = u === 0 ? [v] : (first[u] as number[])
+      const via = u === source ? [v] : (first[u] as number[])
       if (alt < dist[v]) {
         dist[v] = alt
         hops[v] = hops[u] + 1
@@ -83,10 +95,14 @@ export function shortestPaths(source: string, adjacency: Adjacency): Map<string,
   }
 
   const routes = new Map<string, Route>()
-  for (let i = 1; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const via = first[i]
-    if (via === undefined) continue
-    routes.set(names[i], { nextHops: via.map((hop) => names[hop]).sort(), cost: dist[i], hops: hops[i] })
+    if (via === undefined || i === source) continue
+    routes.set(names[i], {
+      nextHops: via.length === 1 ? [names[via[0]]] : via.map((hop) => names[hop]).sort(),
+      cost: dist[i],
+      hops: hops[i],
+    })
   }
   return routes
 }

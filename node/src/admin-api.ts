@@ -2,7 +2,8 @@
 //   GET /health     {"status":"ok", peerId, version, uptimeSeconds, peers, executor: counters | null}
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
 //   GET /api/topology  {nodes, links: [{from, to, rttMs}], routes: {PEERID: {nextHop, hops, cost}}} (docs/ROUTING.md)
-//   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled}]
+//   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled,
+//                          breaker: closed|open|half-open}] (breaker: this node's circuit breaker for the peer)
 //   GET /metrics    Prometheus text format (docs/METRICS.md)
 //   GET /api/alerts {firing, resolved, heard}: alerts firing here, resolved lately, heard from peers (docs/ALERTING.md)
 //   GET /api/metrics/mesh  {self, peers: [{peer, platform, ageMs, summary}]}: the metrics summaries heard (docs/METRICS.md)
@@ -59,7 +60,10 @@ export class AdminApi {
     this.route('GET /api', () => ({ endpoints: [...this.routes.keys()].sort() }))
     this.route('GET /api/peers', () => this.node.peers())
     this.route('GET /api/topology', () => this.node.topology())
-    this.route('GET /api/health/peers', () => this.node.health.report())
+    this.route('GET /api/health/peers', () => {
+      const breakers = new Map(this.node.tasks.breakers.report().map((breaker) => [breaker.peerId, breaker.state]))
+      return this.node.health.report().map((row) => ({ ...row, breaker: breakers.get(row.peerId) ?? 'closed' }))
+    })
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
     this.route('GET /api/alerts', () => this.node.alerting.alerts())
     this.route('GET /api/metrics/mesh', () => ({ self: this.node.meshMetrics.self() ?? null, peers: this.node.meshMetrics.peers() }))

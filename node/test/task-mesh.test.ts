@@ -2,71 +2,20 @@
 // with every result right and every peer doing a share; a peer whose executor queue is tiny answers "busy" under a
 // burst from two submitters, the tasks go elsewhere, and none is lost or run twice (the executors' counters add up).
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, type PeerProcess, type Ready, runCli, startPeer } from './support/peer-process.js'
+import { eventually, type PeerProcess, type Ready } from './support/peer-process.js'
+import { outcome, resultsByPeer, submitAll, TaskMesh } from './support/task-mesh.js'
 
-const peers: PeerProcess[] = []
-let dir: string
-let rootKey: string
-let root: string
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'noodlenet-task-mesh-'))
-  rootKey = join(dir, 'root.key')
-  root = JSON.parse((await runCli(['keygen', '--out', rootKey])).stdout).peerId as string
-})
-
-afterAll(async () => {
-  await Promise.all(peers.map((peer) => peer.kill()))
-  await rm(dir, { recursive: true, force: true })
-})
+const net = new TaskMesh()
+beforeAll(() => net.open())
+afterAll(() => net.close())
 
 interface Health {
   executor: { completed: number; failed: number; rejected: number } | null
 }
 
-interface TaskRecord {
-  status: string
-  peer?: string
-  result?: unknown
-  error?: { code: string; message: string }
-}
-
-/** A peer that trusts the test's root, with extra config (written to a file) and flags. */
-async function startMeshPeer(config: Record<string, unknown>, extra: string[] = []): Promise<{ process: PeerProcess; ready: Ready }> {
-  const file = join(dir, `config-${peers.length}.json`)
-  await writeFile(file, JSON.stringify(config))
-  const process = startPeer(['--trusted-root', root, '--config', file, ...extra])
-  peers.push(process)
-  return { process, ready: await process.ready }
-}
-
-async function tokenFor(peerId: string): Promise<string> {
-  return (await runCli(['token', 'issue', '--key', rootKey, '--to', peerId, '--can', '/task/run', '--expires', '30m'])).stdout.trim()
-}
-
-async function submitAll(api: string, tasks: Array<Record<string, unknown>>): Promise<string[]> {
-  const ids: string[] = []
-  for (const task of tasks) {
-    const res = await fetch(`${api}/api/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(task),
-    })
-    ids.push(((await res.json()) as { id: string }).id)
-  }
-  return ids
-}
-
-async function outcome(api: string, id: string): Promise<TaskRecord> {
-  for (;;) {
-    const record = (await (await fetch(`${api}/api/tasks/${id}?wait=30`)).json()) as TaskRecord
-    if (record.status === 'done' || record.status === 'failed') return record
-  }
-}
+const startMeshPeer = (config: Record<string, unknown>, extra: string[] = []) => net.start(config, extra)
+const tokenFor = (peerId: string) => net.tokenFor(peerId)
 
 /** Waits until `peer` has heard every other peer's profile: a task it places can then go anywhere. */
 async function knowsAll(peer: PeerProcess, others: Ready[]): Promise<void> {
@@ -103,12 +52,7 @@ describe('tasks over a mesh of processes', () => {
     }
     const ids = await submitAll(a.ready.api, tasks)
     const records = await Promise.all(ids.map((id) => outcome(a.ready.api, id)))
-    const byPeer = new Map<string, number>()
-    records.forEach((record, k) => {
-      expect(record.status, JSON.stringify(record.error)).toBe('done')
-      expect(record.result).toBe(k)
-      byPeer.set(record.peer as string, (byPeer.get(record.peer as string) ?? 0) + 1)
-    })
+    const byPeer = resultsByPeer(records)
     for (const peer of [a, b, c])
       expect(byPeer.get(peer.ready.peerId) ?? 0, `tasks on each peer: ${[...byPeer.values()]}`).toBeGreaterThan(50)
   })

@@ -37,6 +37,9 @@ export type NoodleErrorCode =
   | 'TASK_UNPLACEABLE'
   | 'TASK_DEADLINE_EXCEEDED'
   | 'TASK_BUSY'
+  // Recovery (shared/src/scheduler: lease.ts, retry.ts, breaker.ts; docs/RECOVERY.md).
+  | 'LEASE_EXPIRED'
+  | 'RETRY_BUDGET_EXHAUSTED'
   // Executors (shared/src/exec): a task that ran and did not finish well; the node itself is fine.
   | 'TASK_TIMEOUT'
   | 'TASK_FAILED'

@@ -122,6 +122,34 @@ export const LIMITS = {
   /** Longest a peer's "busy, retry after N ms" keeps a task off that peer (ms). N is the peer's hint; capping it
    *  means a task pinned to that peer is tried again within a minute, whatever the peer said. */
   schedulerBusyExcludeMaxMs: 60_000,
+  // Recovery (shared/src/scheduler/{lease,breaker,retry}.ts; docs/RECOVERY.md).
+  /** A remote task's lease (ms; config scheduler.leaseMs's default): the executor sends a heartbeat frame on the
+   *  task's stream every third of it, and a task whose executor stays silent this long is placed again elsewhere
+   *  (the first result wins). Three heartbeats a lease: a live executor on a loaded 2-core machine went up to 3 s
+   *  without a timer firing (bench/failure-detection.ts), and an expiry then costs a duplicate run, not a result. */
+  taskLeaseMs: 3_000,
+  /** Heartbeat frames an executor sends per lease. */
+  taskHeartbeatsPerLease: 3,
+  /** Shortest heartbeat interval a handler honours (ms): a caller cannot make a peer flood its own stream. */
+  rpcHeartbeatMinMs: 100,
+  /** Circuit breaker per peer (config scheduler.breaker*): open after this many failures in a row… */
+  breakerFailures: 5,
+  /** …or when at least this share of the last breakerWindow attempts on the peer failed. */
+  breakerFailureRatio: 0.5,
+  breakerWindow: 20,
+  /** Open this long before one probe is let through (ms); doubled after each failed probe, up to the max. */
+  breakerCooldownMs: 2_000,
+  breakerCooldownMaxMs: 60_000,
+  /** Backoff before a task is placed again after a failed attempt: full jitter on base * 2^(retry - 1) (ms). */
+  retryBackoffBaseMs: 25,
+  retryBackoffMaxMs: 2_000,
+  /** Retries one task may make before it fails with RETRY_BUDGET_EXHAUSTED. */
+  retryMaxPerTask: 8,
+  /** Mesh-wide retry budget of a node (as Finagle's): retries within the window may be this share of the tasks
+   *  sent in it, plus the floor, so a failing mesh does not multiply its own load. */
+  retryBudgetPercent: 10,
+  retryBudgetFloor: 10,
+  retryBudgetWindowMs: 10_000,
   /** Entries the cost model keeps: (peer, kernel) timings, and link measurements per peer, each map at most this
    *  many, ~150 B an entry, so ≤ ~30 MiB together. The oldest entry goes first; a forgotten pair falls back to the
    *  kernel's mesh-wide average. */

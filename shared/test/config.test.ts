@@ -67,7 +67,17 @@ describe('defaults', () => {
         apiPort: 7420,
       },
       security: { level: 'PUBLIC', trustedRoots: [], rules: [], auditLog: null, revocationsFile: null },
-      scheduler: { concurrency: 0, queueLimit: 256, gpu: 'off' },
+      scheduler: {
+        concurrency: 0,
+        queueLimit: 256,
+        gpu: 'off',
+        execute: true,
+        leaseMs: LIMITS.taskLeaseMs,
+        breakerFailures: LIMITS.breakerFailures,
+        breakerCooldownMs: LIMITS.breakerCooldownMs,
+        retryBudgetPercent: LIMITS.retryBudgetPercent,
+        retryBudgetFloor: LIMITS.retryBudgetFloor,
+      },
       monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true, selfTuning: SELF_TUNING_DEFAULTS },
       health: {
         suspectPhi: LIMITS.healthSuspectPhi,
@@ -100,7 +110,7 @@ describe('sources', () => {
     expect(config.network.bootstrap).toEqual([`/ip4/10.0.0.1/tcp/4001/p2p/${PEER}`])
     expect(config.network.mdns).toBe(false)
     expect(config.security).toEqual({ level: 'CONFIDENTIAL', trustedRoots: [PEER], rules: [], auditLog: null, revocationsFile: null })
-    expect(config.scheduler).toEqual({ concurrency: 4, queueLimit: 10, gpu: 'any' })
+    expect(config.scheduler).toMatchObject({ concurrency: 4, queueLimit: 10, gpu: 'any', execute: true, leaseMs: LIMITS.taskLeaseMs })
     expect(config.monitoring).toEqual({ logLevel: 'ERROR', intervalSeconds: 0.5, metrics: true, selfTuning: SELF_TUNING_DEFAULTS })
   })
 

@@ -304,6 +304,22 @@ export const SchedulerConfigSchema = v.strictObject(
     /** Node peers: run WGSL kernels through Dawn (the `webgpu` package, in a child process): "off", "system" (a
      *  hardware adapter) or "any" (a hardware one, else SwiftShader in software). Browsers use createNode({ gpu }). */
     gpu: v.optional(v.picklist(['off', 'system', 'any'], '"off", "system" or "any"'), 'off'),
+    /** false: this node runs no tasks (it submits only, and no scheduler sends it any). */
+    execute: v.optional(v.boolean('true or false'), true),
+    /** A remote task's lease (ms): executors send a heartbeat a third as often, and a task whose executor is silent
+     *  this long is placed again elsewhere (the first result wins); 0 turns leases off. */
+    leaseMs: v.optional(
+      v.union([v.literal(0), v.pipe(v.number(), v.integer(), v.minValue(300), v.maxValue(600_000))], '0, or 300 to 600000 ms'),
+      LIMITS.taskLeaseMs,
+    ),
+    /** Failures in a row (or half of the last 20 attempts) that open a peer's circuit breaker: no tasks go to it
+     *  until, after breakerCooldownMs (doubled after each failed probe), one probe task succeeds. */
+    breakerFailures: int(1, 1000, LIMITS.breakerFailures),
+    breakerCooldownMs: int(10, 600_000, LIMITS.breakerCooldownMs),
+    /** Retries (a task placed again after its peer lost it) allowed per 100 tasks sent in 10 s, plus the floor;
+     *  beyond them a task fails with RETRY_BUDGET_EXHAUSTED. */
+    retryBudgetPercent: int(0, 100, LIMITS.retryBudgetPercent),
+    retryBudgetFloor: int(0, 1_000_000, LIMITS.retryBudgetFloor),
   },
   unknownKey,
 )

@@ -35,6 +35,10 @@ export class NodeMetrics {
   readonly routeTableSize: Gauge
   readonly routeForwards: Counter<'role' | 'outcome'>
   readonly failureDetections: Counter
+  readonly tasksReplaced: Counter<'reason'>
+  readonly taskDuplicates: Counter
+  readonly taskRetries: Counter
+  readonly peerBreakers: Gauge<'state'>
   readonly alertsFiring: Gauge<'severity'>
   readonly profilesKnown: Gauge
   readonly executorRunning: Gauge
@@ -77,6 +81,20 @@ export class NodeMetrics {
     this.failureDetections = registry.counter('noodlenet_failure_detections_total', {
       help: 'Peers the failure detector declared suspect or dead.',
     })
+    this.tasksReplaced = registry.counter('noodlenet_tasks_replaced_total', {
+      help: "Tasks this node submitted that it placed again because the executor's lease lapsed (reason lease) or it was declared dead (reason dead).",
+      labels: ['reason'],
+    })
+    this.taskDuplicates = registry.counter('noodlenet_task_duplicate_results_total', {
+      help: 'Results that arrived after another attempt of the same task had answered: dropped, the caller got the first.',
+    })
+    this.taskRetries = registry.counter('noodlenet_task_retries_total', {
+      help: 'Times this node placed a submitted task again after an attempt failed or its lease lapsed (what the retry budget counts).',
+    })
+    this.peerBreakers = registry.gauge('noodlenet_peer_breakers', {
+      help: "This node's per-peer circuit breakers by state (closed, open, half-open); an open one sends the peer no tasks.",
+      labels: ['state'],
+    })
     this.alertsFiring = registry.gauge('noodlenet_alerts_firing', { help: 'Alerts firing now, by severity.', labels: ['severity'] })
     this.profilesKnown = registry.gauge('noodlenet_presence_profiles', { help: 'Node profiles of other peers held from presence gossip.' })
     this.executorRunning = registry.gauge('noodlenet_executor_running_tasks', { help: "Tasks running on this node's executor now." })
@@ -92,6 +110,10 @@ export class NodeMetrics {
     // Series that exist before anything happens: 0 is an answer, an absent series is a question.
     this.routeComputations.inc(undefined, 0)
     this.failureDetections.inc(undefined, 0)
+    this.taskDuplicates.inc(undefined, 0)
+    for (const reason of ['lease', 'dead']) this.tasksReplaced.inc({ reason }, 0)
+    this.taskRetries.inc(undefined, 0)
+    for (const state of ['closed', 'open', 'half-open']) this.peerBreakers.set({ state }, 0)
     this.peerConnects.inc(undefined, 0)
     this.peerDisconnects.inc(undefined, 0)
     for (const severity of ALERT_SEVERITIES) this.alertsFiring.set({ severity }, 0)

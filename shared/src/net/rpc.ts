@@ -44,6 +44,10 @@ export interface RequestOptions {
   traceId?: string
   /** Compact capability token (`nnt1.…`) for commands that need one. */
   capability?: string
+  /** Ask the handler for a heartbeat frame this often (ms) while it works; each one calls onHeartbeat. A task's
+   *  lease (orchestrator/task-service.ts) lives on them: silence means the executor is gone or stuck. */
+  heartbeatMs?: number
+  onHeartbeat?: () => void
 }
 
 /** What a handler serves, for the gate: its command, level and whether it needs a capability, and how to read a
@@ -219,13 +223,17 @@ export class RpcService {
       current = context
       const timeoutMs = Math.min(envelope.timeoutMs ?? this.requestTimeoutMs, 2_147_483_647)
       const timer = setTimeout(() => context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed")), timeoutMs)
+      const beat = envelope.hb === undefined ? undefined : heartbeats(frames, envelope.id, envelope.hb)
       try {
         // A denial is an ordinary error answer: the stream and the connection stay usable.
         const decision = this.authorize(access, body, connection.remotePeer.toString(), envelope.cap, context)
         if (decision !== undefined) await decision
         const result = await handler(body, context)
+        // Stopped before the answer, so no heartbeat can follow it on the stream.
+        clearInterval(beat)
         await frames.write({ id: envelope.id, ok: true, body: result })
       } catch (err) {
+        clearInterval(beat)
         if (!(err instanceof NoodleError)) {
           this.logger.error({ traceId: context.traceId, protocol: definition.protocol, err }, 'handler failed')
         }
@@ -268,8 +276,15 @@ export class RpcService {
       const id = lease.nextId++
       let released = false
       try {
-        await lease.frames.write({ id, timeoutMs, traceId: options.traceId, cap: options.capability, body }, signal)
-        const response = await lease.frames.read(RpcResponseSchema, signal)
+        await lease.frames.write(
+          { id, timeoutMs, traceId: options.traceId, cap: options.capability, hb: options.heartbeatMs, body },
+          signal,
+        )
+        let response = await lease.frames.read(RpcResponseSchema, signal)
+        while (response?.ok === true && response.hb === true && response.id === id) {
+          options.onHeartbeat?.()
+          response = await lease.frames.read(RpcResponseSchema, signal)
+        }
         if (response === null)
           throw new NoodleError('STREAM_CLOSED', `${peer} closed the stream before answering`, 'Retry; the peer may be restarting.')
         // id 0 is the peer refusing our frame itself (see serve()); its error says why.
@@ -521,6 +536,19 @@ class HandlerContext implements RpcContext {
     this.abortReason = reason
     this.controller?.abort(reason)
   }
+}
+
+/** Sends a heartbeat frame for request `id` every `ms` (at least LIMITS.rpcHeartbeatMinMs: a caller cannot make
+ *  us flood the stream) until cleared; a write that fails ends them (the stream is going away). */
+function heartbeats(frames: FrameStream, id: number, ms: number): ReturnType<typeof setInterval> {
+  const timer = setInterval(
+    () => {
+      frames.write({ id, ok: true, hb: true, body: null }).catch(() => clearInterval(timer))
+    },
+    Math.max(ms, LIMITS.rpcHeartbeatMinMs),
+  )
+  ;(timer as { unref?: () => void }).unref?.()
+  return timer
 }
 
 /** The error a peer answered with, as this side throws it. */

@@ -20,12 +20,15 @@ export const RpcRequestSchema = v.object({
   traceId: v.optional(text(64)),
   /** Compact capability token for the security gate. */
   cap: v.optional(text(16 * 1024)),
+  /** Ask the handler for a heartbeat frame this often (ms) while it works (task leases; rpc.ts clamps it). */
+  hb: v.optional(count),
   body: v.unknown(),
 })
 export type RpcRequest = v.InferOutput<typeof RpcRequestSchema>
 
 export const RpcResponseSchema = v.variant('ok', [
-  v.object({ id: count, ok: v.literal(true), body: v.unknown() }),
+  /** `hb: true`: a heartbeat, not the answer: the handler is still working and the answer follows on this stream. */
+  v.object({ id: count, ok: v.literal(true), hb: v.optional(v.literal(true)), body: v.unknown() }),
   v.object({ id: count, ok: v.literal(false), error: WireErrorSchema }),
 ])
 export type RpcResponse = v.InferOutput<typeof RpcResponseSchema>

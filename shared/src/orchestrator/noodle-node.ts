@@ -210,6 +210,9 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
         },
       },
       health: (peerId) => this.health.state(peerId),
+      detector: this.health,
+      recoveryMetrics: metrics,
+      recovery: this.config.scheduler,
     })
     this.alerting = new Alerting({
       config: this.config.monitoring,
@@ -307,6 +310,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   /** The platform's own executor, else a CpuExecutor over its worker pool with scheduler.concurrency workers (0:
    *  one per core the probe found); none on a platform without workers. */
   private async createExecutor(logger: Logger): Promise<TaskExecutor | undefined> {
+    if (!this.config.scheduler.execute) return undefined
     const own = this.platform.taskExecutor?.(this.config, logger)
     if (own !== undefined || this.platform.createWorkerPool === undefined) return own
     const { concurrency, queueLimit } = this.config.scheduler

@@ -3,11 +3,15 @@
 // settles with the result; a peer that answers "busy, retry after" or drops the connection gets the task back in
 // line for another peer, never a lost task. Executing: with an executor, the node serves TASK_PROTOCOL behind the
 // security gate (command `/task/run`, the kernel and its level in the request) and reports its queue in its profile.
+// A task on another peer holds a lease (../scheduler/lease.ts) that the executor's heartbeats renew: when they stop,
+// or the failure detector declares the peer dead, the task is placed again at once, and the caller gets the first
+// result that comes back, exactly once (docs/RECOVERY.md).
 
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
 import { compileWasmKernel, wasmKernelId } from '../exec/wasm-kernel.js'
+import type { FailureDetectorEvents } from '../health/failure-detector.js'
 import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
 import { kernelLabel, type NodeMetrics } from '../monitoring/node-metrics.js'
@@ -15,9 +19,12 @@ import type { PresenceService } from '../net/presence.js'
 import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.js'
 import type { RpcService } from '../net/rpc.js'
 import type { NodeProfile } from '../net/wire-schemas.js'
+import { BreakerBoard, type BreakerState } from '../scheduler/breaker.js'
 import { type Candidate, candidateFromProfile, type PeerHealth, withHealth } from '../scheduler/candidates.js'
 import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
+import { LeaseTable, type TaskLease } from '../scheduler/lease.js'
+import { backoffMs, RetryBudget } from '../scheduler/retry.js'
 import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
 import { parseTask, type TaskDeclaration, type TaskDeclarationInput } from '../scheduler/task.js'
 import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
@@ -90,8 +97,34 @@ export interface TaskServiceComponents {
   tokens?: () => readonly string[]
   /** Counts the tasks this node executes (noodlenet_tasks_total, noodlenet_task_duration_seconds). */
   metrics?: Pick<NodeMetrics, 'taskFinished'>
+  /** Counts what recovery did: tasks placed again, duplicate results dropped. */
+  recoveryMetrics?: Pick<NodeMetrics, 'tasksReplaced' | 'taskDuplicates' | 'taskRetries' | 'peerBreakers'>
   /** The failure detector's verdict on a peer (health/): suspect peers cost more, dead ones are never chosen. */
   health?: (peerId: string) => PeerHealth
+  /** The failure detector itself: its `peer:dead` revokes the leases held on that peer, and task-stream heartbeats
+   *  count as evidence that a peer lives. */
+  detector?: HealthEvents
+  /** Leases, breakers and the retry budget (config scheduler.*; LIMITS' defaults for what is left out). */
+  recovery?: Partial<RecoverySettings>
+}
+
+/** The recovery knobs of config `scheduler` (docs/CONFIG.md). */
+export interface RecoverySettings {
+  /** A remote task's lease (ms); 0 turns leases and heartbeats off. */
+  leaseMs: number
+  /** Failures in a row that open a peer's circuit breaker, and the first cool-down before a probe (ms). */
+  breakerFailures: number
+  breakerCooldownMs: number
+  /** Retries allowed per 100 tasks sent in the budget's window, plus the floor. */
+  retryBudgetPercent: number
+  retryBudgetFloor: number
+}
+
+/** What TaskService needs of the failure detector. */
+export interface HealthEvents {
+  addEventListener(type: 'peer:dead', listener: (event: FailureDetectorEvents['peer:dead']) => void): void
+  removeEventListener(type: 'peer:dead', listener: (event: FailureDetectorEvents['peer:dead']) => void): void
+  heartbeat(peerId: string): void
 }
 
 interface Pending {
@@ -101,10 +134,14 @@ interface Pending {
   resolve: (value: TaskOutcome) => void
   reject: (err: NoodleError) => void
   controller: AbortController
+  /** Attempts running now: more than one after a lease lapsed and the task went elsewhere too. */
+  live: number
+  /** Times it was placed again after an attempt failed or lapsed (not counting "busy, retry after"). */
+  retries: number
+  /** Resolved or rejected: whatever answers later is a duplicate, dropped. */
+  settled: boolean
 }
 
-/** Attempts one task gets (places, each ended by a lost peer) before it fails with the last error. */
-const MAX_ATTEMPTS = 8
 /** How long a peer that dropped a task is skipped for that task (ms). */
 const LOST_PEER_PAUSE_MS = 5_000
 
@@ -138,6 +175,17 @@ export class TaskService {
   private readonly modules = new Map<string, { bytes: Uint8Array<ArrayBuffer>; holders: Set<string> }>()
   /** The capability token each queued task carries, for the placement's authorisation check. */
   private readonly tokens = new WeakMap<object, string | undefined>()
+  /** A circuit breaker per peer: an open one keeps tasks off that peer until a probe succeeds. */
+  readonly breakers: BreakerBoard
+  private readonly retryBudget: RetryBudget
+  /** Leases on the tasks running on other peers, swept every quarter lease. */
+  private readonly leases: LeaseTable<QueuedTask<Pending>> | undefined
+  private sweeper: ReturnType<typeof setInterval> | undefined
+  private readonly onPeerDead = (event: FailureDetectorEvents['peer:dead']): void => {
+    const revoked = this.leases?.revoke(event.detail.peerId) ?? []
+    for (const lease of revoked) this.replace(lease, 'dead')
+    if (revoked.length > 0) this.pump()
+  }
   private wake: ReturnType<typeof setTimeout> | undefined
   private wakeAt = Number.POSITIVE_INFINITY
   private started = false
@@ -156,6 +204,25 @@ export class TaskService {
     this.queue = new TaskQueue<Pending>({
       onExpired: (entry, error) => this.settle(entry, error),
     })
+    const recovery = components.recovery ?? {}
+    const now = (): number => this.queue.now()
+    const leaseMs = recovery.leaseMs ?? LIMITS.taskLeaseMs
+    if (leaseMs > 0) this.leases = new LeaseTable({ leaseMs, now })
+    this.breakers = new BreakerBoard({
+      failures: recovery.breakerFailures ?? LIMITS.breakerFailures,
+      failureRatio: LIMITS.breakerFailureRatio,
+      window: LIMITS.breakerWindow,
+      cooldownMs: recovery.breakerCooldownMs ?? LIMITS.breakerCooldownMs,
+      cooldownMaxMs: LIMITS.breakerCooldownMaxMs,
+      now,
+    })
+    this.breakers.onChange = (peer, state, previous) => this.breakerChanged(peer, state, previous)
+    this.retryBudget = new RetryBudget({
+      percent: recovery.retryBudgetPercent ?? LIMITS.retryBudgetPercent,
+      floor: recovery.retryBudgetFloor ?? LIMITS.retryBudgetFloor,
+      windowMs: LIMITS.retryBudgetWindowMs,
+      now,
+    })
   }
 
   async start(): Promise<void> {
@@ -164,6 +231,11 @@ export class TaskService {
     for (const profile of this.components.presence.profiles()) this.remote.set(profile.peerId, candidateFromProfile(profile))
     this.components.presence.addEventListener('presence:update', this.onUpdate)
     this.components.presence.addEventListener('presence:expire', this.onExpire)
+    this.components.detector?.addEventListener('peer:dead', this.onPeerDead)
+    if (this.leases !== undefined) {
+      this.sweeper = setInterval(() => this.sweepLeases(), Math.max(10, this.leases.leaseMs / 4))
+      ;(this.sweeper as { unref?: () => void }).unref?.()
+    }
     const executor = await this.components.executor?.()
     this.executor = executor
     if (executor !== undefined) {
@@ -184,6 +256,8 @@ export class TaskService {
     if (!this.started) return
     this.started = false
     clearTimeout(this.wake)
+    clearInterval(this.sweeper)
+    this.components.detector?.removeEventListener('peer:dead', this.onPeerDead)
     this.components.presence.removeEventListener('presence:update', this.onUpdate)
     this.components.presence.removeEventListener('presence:expire', this.onExpire)
     for (let entry = this.queue.take(); entry !== undefined; entry = this.queue.take()) {
@@ -230,6 +304,9 @@ export class TaskService {
         resolve,
         reject,
         controller: new AbortController(),
+        live: 0,
+        retries: 0,
+        settled: false,
       }
       this.tokens.set(task, pending.token)
       if (strategy !== undefined) {
@@ -309,7 +386,9 @@ export class TaskService {
     }
     const health = this.components.health
     for (const candidate of this.remote.values()) {
-      list.push(this.withInFlight(health === undefined ? candidate : withHealth(candidate, health(candidate.peerId))))
+      // An open breaker counts as dead for placement: nothing goes there (a pinned task waits) until its probe.
+      const verdict = !this.breakers.allows(candidate.peerId) ? 'dead' : health?.(candidate.peerId)
+      list.push(this.withInFlight(verdict === undefined ? candidate : withHealth(candidate, verdict)))
     }
     return list
   }
@@ -387,16 +466,33 @@ export class TaskService {
     }
     this.inFlight.set(peer.peerId, (this.inFlight.get(peer.peerId) ?? 0) + 1)
     options.onProgress?.({ stage: 'placed', peer: peer.peerId, attempt: entry.attempts })
+    pending.live++
+    if (entry.attempts === 1) this.retryBudget.sent()
+    const lease = peer.local ? undefined : this.leases?.grant(peer.peerId, entry)
+    if (!peer.local) this.breakers.sending(peer.peerId)
     try {
-      const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending)
+      const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending, lease)
       this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
       registered?.holders.add(peer.peerId)
-      options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
-      this.queue.done(entry)
-      pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
+      if (!peer.local) this.breakers.success(peer.peerId)
+      if (pending.settled) {
+        // Another attempt answered first (this one's lease had lapsed): the caller already has its result.
+        this.components.recoveryMetrics?.taskDuplicates.inc()
+        this.log.debug({ peer: peer.peerId, kernel: task.kernel }, 'duplicate result dropped')
+      } else {
+        options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
+        this.queue.done(entry)
+        pending.settled = true
+        // Other attempts of this task are now wasted work: cancel them.
+        if (pending.live > 1) pending.controller.abort(new NoodleError('TASK_ABORTED', 'another peer answered first'))
+        pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
+      }
     } catch (err) {
-      this.failed(entry, peer.peerId, err)
+      // A lapsed attempt was already replaced (and struck against its peer): its failure changes nothing.
+      if (lease?.lapsed !== true) this.failed(entry, peer, err)
     } finally {
+      pending.live--
+      if (lease !== undefined) this.leases?.release(lease)
       const left = (this.inFlight.get(peer.peerId) ?? 1) - 1
       if (left <= 0) this.inFlight.delete(peer.peerId)
       else this.inFlight.set(peer.peerId, left)
@@ -425,7 +521,7 @@ export class TaskService {
     }
   }
 
-  private runThere(task: TaskRun, peer: string, pending: Pending): Promise<TaskResult> {
+  private runThere(task: TaskRun, peer: string, pending: Pending, lease: TaskLease<QueuedTask<Pending>> | undefined): Promise<TaskResult> {
     const timeoutMs = (task.timeoutMs ?? LIMITS.requestTimeoutMs) + LIMITS.requestTimeoutMs
     let peerId = this.peerIds.get(peer)
     if (peerId === undefined) {
@@ -436,14 +532,93 @@ export class TaskService {
       timeoutMs,
       signal: pending.controller.signal,
       capability: pending.token,
+      ...(lease === undefined ? {} : { heartbeatMs: this.heartbeatMs, onHeartbeat: () => this.renew(lease) }),
     })
   }
 
-  /** What a failed attempt means for the task: another peer (busy, lost), or the caller's error. */
-  private failed(entry: QueuedTask<Pending>, peer: string, err: unknown): void {
+  /** How often executors send heartbeats for our tasks (ms): a few per lease. */
+  private get heartbeatMs(): number {
+    return Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor((this.leases?.leaseMs ?? 0) / LIMITS.taskHeartbeatsPerLease))
+  }
+
+  private renew(lease: TaskLease<QueuedTask<Pending>>): void {
+    this.leases?.renew(lease)
+    this.components.detector?.heartbeat(lease.peer)
+  }
+
+  private sweepLeases(): void {
+    const expired = this.leases?.expire() ?? []
+    for (const lease of expired) this.replace(lease, 'lease')
+    if (expired.length > 0) this.pump()
+  }
+
+  /** A lapsed lease: the task goes to another peer now, while the lapsed attempt may still answer (first wins). */
+  private replace(lease: TaskLease<QueuedTask<Pending>>, reason: 'lease' | 'dead'): void {
+    const entry = lease.owner
     const pending = entry.data
-    if (pending.controller.signal.aborted) return
+    if (pending.settled || pending.controller.signal.aborted) return
+    this.breakers.failure(lease.peer)
+    // A pinned task has nowhere else to go, a running shader cannot be stopped (see failed()), and a task out of
+    // retries keeps the attempt it has: the lapsed attempt stays the task's, its answer or error counts.
+    if (entry.task.peer !== undefined || entry.task.kernel === 'wgsl' || this.retryRefusal(entry) !== undefined) {
+      lease.lapsed = false
+      return
+    }
+    this.components.recoveryMetrics?.tasksReplaced.inc({ reason })
+    const silentMs = this.queue.now() - lease.renewedAt
+    this.log.info(
+      { peer: lease.peer, kernel: entry.task.kernel, reason, silentMs },
+      reason === 'dead' ? 'executor declared dead; placing its task again' : 'task lease expired; placing the task again',
+    )
+    pending.options.onProgress?.({
+      stage: 'retry',
+      peer: lease.peer,
+      code: 'LEASE_EXPIRED',
+      message: reason === 'dead' ? `${lease.peer} was declared dead` : `no heartbeat from ${lease.peer} for ${silentMs} ms`,
+    })
+    entry.exclude(lease.peer, this.queue.now() + LOST_PEER_PAUSE_MS)
+    // At once: the executor is gone, and nobody else is waiting on it.
+    this.queue.requeue(entry)
+  }
+
+  /** Why the task may not be retried now (its own limit, or the node's budget), else undefined; takes a retry from
+   *  the budget when it may (from the second retry on). */
+  private retryRefusal(entry: QueuedTask<Pending>): string | undefined {
+    const pending = entry.data
+    if (pending.retries >= LIMITS.retryMaxPerTask) return `it was placed ${pending.retries + 1} times`
+    // A task's first move is a failover, free: one executor dying takes its whole queue with it, and those tasks
+    // did nothing wrong. A task that fails again draws on the budget, so a failing mesh at most doubles its load
+    // before the budget caps it.
+    if (pending.retries > 0 && !this.retryBudget.tryRetry()) {
+      const { sent, retried } = this.retryBudget.totals()
+      return `this node's retry budget is spent (${retried} retries for ${sent} tasks in the last ${LIMITS.retryBudgetWindowMs / 1000} s)`
+    }
+    pending.retries++
+    this.components.recoveryMetrics?.taskRetries.inc()
+    return undefined
+  }
+
+  private breakerChanged(peer: string, state: BreakerState, previous: BreakerState): void {
+    const log = { peer, state, previous }
+    if (state === 'open') this.log.warning(log, 'circuit breaker open: no tasks to this peer until a probe succeeds')
+    else if (state === 'closed') this.log.info(log, 'circuit breaker closed: the peer takes tasks again')
+    else this.log.info(log, 'circuit breaker half-open: one probe task goes to the peer')
+    const gauge = this.components.recoveryMetrics?.peerBreakers
+    if (gauge !== undefined) for (const [name, count] of Object.entries(this.breakers.counts())) gauge.set({ state: name }, count)
+  }
+
+  /** What a failed attempt means for the task: another peer (busy, lost), or the caller's error. */
+  private failed(entry: QueuedTask<Pending>, candidate: Candidate, err: unknown): void {
+    const pending = entry.data
+    const peer = candidate.peerId
     const error = isNoodleError(err) ? err : new NoodleError('HANDLER_FAILED', `the task failed: ${(err as Error)?.message ?? err}`)
+    // The peer answered (busy, or the task's own error): it is alive as far as its breaker goes.
+    if (!candidate.local) {
+      if (pending.controller.signal.aborted) this.breakers.abandoned(peer)
+      else if (PEER_FAULT.has(error.code)) this.breakers.failure(peer)
+      else this.breakers.success(peer)
+    }
+    if (pending.settled || pending.controller.signal.aborted) return
     pending.options.onProgress?.({ stage: 'retry', peer, code: error.code, message: error.message })
     // The peer evicted a custom kernel we thought it held: send the module again.
     if (error.code === 'KERNEL_UNKNOWN' && this.modules.get(entry.task.kernel)?.holders.delete(peer) === true) {
@@ -457,16 +632,33 @@ export class TaskService {
     // A custom shader that outran the request cannot be stopped on its GPU: sending it elsewhere would tie up
     // another GPU the same way, so it fails here (docs/KERNELS.md).
     const unstoppable = error.code === 'REQUEST_TIMEOUT' && entry.task.kernel === 'wgsl'
-    if (LOST_PEER.has(error.code) && !unstoppable && entry.attempts < MAX_ATTEMPTS) {
-      this.log.info({ peer, kernel: entry.task.kernel, code: error.code }, 'peer lost a task; placing it again')
+    if (LOST_PEER.has(error.code) && !unstoppable) {
+      const refusal = this.retryRefusal(entry)
+      if (refusal !== undefined) {
+        this.settle(
+          entry,
+          new NoodleError(
+            'RETRY_BUDGET_EXHAUSTED',
+            `the ${entry.task.kernel} task was not placed again after ${peer} lost it (${error.message}): ${refusal}`,
+            'Peers are failing: check GET /api/health/peers, then submit it again later',
+            { cause: error },
+          ),
+        )
+        return
+      }
+      this.log.info({ peer, kernel: entry.task.kernel, code: error.code, retry: pending.retries }, 'peer lost a task; placing it again')
       entry.exclude(peer, this.queue.now() + LOST_PEER_PAUSE_MS)
-      this.queue.requeue(entry)
+      // After a jittered backoff: tasks lost together do not all land on the next peer at the same moment.
+      const now = this.queue.now()
+      this.queue.defer(entry, now + backoffMs(pending.retries, LIMITS.retryBackoffBaseMs, LIMITS.retryBackoffMaxMs))
       return
     }
     this.settle(entry, error)
   }
 
   private settle(entry: QueuedTask<Pending>, error: NoodleError): void {
+    if (entry.data.settled) return
+    entry.data.settled = true
     this.queue.done(entry)
     entry.data.controller.abort(error)
     entry.data.reject(error)
@@ -480,6 +672,8 @@ function isFull(candidate: Candidate): boolean {
 
 /** Errors that say the peer, not the task, failed: the task goes elsewhere. */
 const LOST_PEER = new Set<NoodleErrorCode>(['PEER_UNREACHABLE', 'STREAM_CLOSED', 'REQUEST_TIMEOUT', 'PROTOCOL_UNSUPPORTED', 'NOT_STARTED'])
+/** Errors that are strikes against the peer's circuit breaker: it lost the task, or its executor broke down. */
+const PEER_FAULT = new Set<NoodleErrorCode>([...LOST_PEER, 'KERNEL_CRASHED', 'HANDLER_FAILED', 'GPU_DEVICE_LOST'])
 
 function higherLevel(a: SecurityLevel | undefined, b: SecurityLevel | undefined): SecurityLevel | undefined {
   if (a === undefined) return b

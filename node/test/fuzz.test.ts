@@ -82,6 +82,18 @@ const SEEDS: Record<string, Record<string, unknown>> = {
   '/noodlenet/echo/1.0.0': { data: new Uint8Array([1, 2, 3]) },
   '/noodlenet/profile/1.0.0': {},
   '/noodlenet/task/1.0.0': { kernel: 'echo', input: 'fuzz', priority: 0 },
+  // A routed envelope from and to peers that are not this one: it reaches the relay's loop, TTL and route checks.
+  '/noodlenet/route/1.0.0': {
+    src: '12D3KooWKRc9muTX8ujCUUbydoVwyJrGsTs768MHpsEMF1WpDkcR',
+    dst: '12D3KooWKRc9muTX8ujCUUbydoVwyJrGsTs768MHpsEMF1WpDkcR',
+    ttl: 3,
+    path: ['12D3KooWKRc9muTX8ujCUUbydoVwyJrGsTs768MHpsEMF1WpDkcR'],
+    protocol: '/noodlenet/profile/1.0.0',
+    nonce: new Uint8Array(16),
+    sentAt: 0,
+    body: new Uint8Array([0xa0]),
+    sig: new Uint8Array(64),
+  },
 }
 
 /** What one case sends on a fresh stream: raw bytes, or whole frames (an RPC envelope, mutated or around a mutated

@@ -178,4 +178,38 @@ describe('circuit breakers and the retry budget', () => {
     expect(result.error?.code).toBe('RETRY_BUDGET_EXHAUSTED')
     expect(result.error?.message).toMatch(/retry budget is spent.*check GET \/api\/health\/peers/)
   })
+
+  it('under overload the lowest priorities are shed with TASK_SHED; a higher priority still gets in', { timeout: 120_000 }, async () => {
+    // One slow executor slot, and a submitter that holds at most 3 waiting tasks before it sheds.
+    const submitter = await net.start({ scheduler: { execute: false, shedQueueLength: 3 } })
+    await net.start({ scheduler: { concurrency: 1, queueLimit: 1 } }, ['--bootstrap', submitter.ready.addrs[0]])
+    const token = await net.tokenFor(submitter.ready.peerId)
+    await eventually(
+      async () =>
+        (await outcome(submitter.ready.api, await submit(submitter.ready.api, { kernel: 'echo', input: 0, token }))).status === 'done',
+      30_000,
+      'a first task on the executor',
+    )
+    const low = await submitAll(
+      submitter.ready.api,
+      Array.from({ length: 10 }, (_, k) => ({ kernel: 'delay', input: { ms: 300, value: k }, token, priority: 1 })),
+    )
+    const high = await submit(submitter.ready.api, { kernel: 'delay', input: { ms: 300, value: 'urgent' }, token, priority: 9 })
+    const lows = await Promise.all(low.map((id) => outcome(submitter.ready.api, id)))
+    const shed = lows.filter((record) => record.status === 'failed')
+    expect(shed.length).toBeGreaterThan(0)
+    for (const record of shed) {
+      expect(record.error?.code).toBe('TASK_SHED')
+      expect(record.error?.message).toMatch(/the mesh is overloaded: .* Retry later, or give the task a higher priority/)
+    }
+    lows.forEach((record, k) => {
+      if (record.status !== 'failed') expect(record.result).toBe(k)
+    })
+    const urgent = await outcome(submitter.ready.api, high)
+    expect(urgent.status, JSON.stringify(urgent.error)).toBe('done')
+    expect(urgent.result).toBe('urgent')
+    // It got in by pushing out a waiting low-priority task.
+    await submitter.process.logRecord((line) => line.msg === 'overloaded: a waiting task was shed' && line.priority === 1, 5_000)
+    expect(await metric(submitter, 'noodlenet_tasks_shed_total{priority="1"}')).toBe(shed.length)
+  })
 })

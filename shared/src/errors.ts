@@ -40,6 +40,7 @@ export type NoodleErrorCode =
   // Recovery (shared/src/scheduler: lease.ts, retry.ts, breaker.ts; docs/RECOVERY.md).
   | 'LEASE_EXPIRED'
   | 'RETRY_BUDGET_EXHAUSTED'
+  | 'TASK_SHED'
   // Executors (shared/src/exec): a task that ran and did not finish well; the node itself is fine.
   | 'TASK_TIMEOUT'
   | 'TASK_FAILED'

@@ -150,6 +150,11 @@ export const LIMITS = {
   retryBudgetPercent: 10,
   retryBudgetFloor: 10,
   retryBudgetWindowMs: 10_000,
+  /** Load shedding (config scheduler.shedQueueLength's default): with this many tasks waiting in a submitter's queue
+   *  and its own executor full (or none), a new task is shed (TASK_SHED) unless a waiting one has a lower priority,
+   *  which is shed instead. Below schedulerQueueLimit, so the top priorities still get in; above the 5,000-task
+   *  map of bench/tasks.ts, which must not shed. */
+  shedQueueLength: 8_192,
   /** Entries the cost model keeps: (peer, kernel) timings, and link measurements per peer, each map at most this
    *  many, ~150 B an entry, so ≤ ~30 MiB together. The oldest entry goes first; a forgotten pair falls back to the
    *  kernel's mesh-wide average. */

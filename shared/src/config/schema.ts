@@ -320,6 +320,9 @@ export const SchedulerConfigSchema = v.strictObject(
      *  beyond them a task fails with RETRY_BUDGET_EXHAUSTED. */
     retryBudgetPercent: int(0, 100, LIMITS.retryBudgetPercent),
     retryBudgetFloor: int(0, 1_000_000, LIMITS.retryBudgetFloor),
+    /** Tasks waiting in this node's submit queue (with its own executor full) beyond which the lowest priorities
+     *  are shed with TASK_SHED. */
+    shedQueueLength: int(1, 1_000_000, LIMITS.shedQueueLength),
   },
   unknownKey,
 )

@@ -39,6 +39,7 @@ export class NodeMetrics {
   readonly taskDuplicates: Counter
   readonly taskRetries: Counter
   readonly peerBreakers: Gauge<'state'>
+  readonly tasksShed: Counter<'priority'>
   readonly alertsFiring: Gauge<'severity'>
   readonly profilesKnown: Gauge
   readonly executorRunning: Gauge
@@ -94,6 +95,10 @@ export class NodeMetrics {
     this.peerBreakers = registry.gauge('noodlenet_peer_breakers', {
       help: "This node's per-peer circuit breakers by state (closed, open, half-open); an open one sends the peer no tasks.",
       labels: ['state'],
+    })
+    this.tasksShed = registry.counter('noodlenet_tasks_shed_total', {
+      help: 'Tasks this node refused or gave up under overload (TASK_SHED), by their priority (0 lowest to 9).',
+      labels: ['priority'],
     })
     this.alertsFiring = registry.gauge('noodlenet_alerts_firing', { help: 'Alerts firing now, by severity.', labels: ['severity'] })
     this.profilesKnown = registry.gauge('noodlenet_presence_profiles', { help: 'Node profiles of other peers held from presence gossip.' })

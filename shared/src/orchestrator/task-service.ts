@@ -98,7 +98,7 @@ export interface TaskServiceComponents {
   /** Counts the tasks this node executes (noodlenet_tasks_total, noodlenet_task_duration_seconds). */
   metrics?: Pick<NodeMetrics, 'taskFinished'>
   /** Counts what recovery did: tasks placed again, duplicate results dropped. */
-  recoveryMetrics?: Pick<NodeMetrics, 'tasksReplaced' | 'taskDuplicates' | 'taskRetries' | 'peerBreakers'>
+  recoveryMetrics?: Pick<NodeMetrics, 'tasksReplaced' | 'taskDuplicates' | 'taskRetries' | 'peerBreakers' | 'tasksShed'>
   /** The failure detector's verdict on a peer (health/): suspect peers cost more, dead ones are never chosen. */
   health?: (peerId: string) => PeerHealth
   /** The failure detector itself: its `peer:dead` revokes the leases held on that peer, and task-stream heartbeats
@@ -118,6 +118,8 @@ export interface RecoverySettings {
   /** Retries allowed per 100 tasks sent in the budget's window, plus the floor. */
   retryBudgetPercent: number
   retryBudgetFloor: number
+  /** Tasks waiting here (with this node's executor full) beyond which the lowest priorities are shed. */
+  shedQueueLength: number
 }
 
 /** What TaskService needs of the failure detector. */
@@ -178,6 +180,7 @@ export class TaskService {
   /** A circuit breaker per peer: an open one keeps tasks off that peer until a probe succeeds. */
   readonly breakers: BreakerBoard
   private readonly retryBudget: RetryBudget
+  private readonly shedQueueLength: number
   /** Leases on the tasks running on other peers, swept every quarter lease. */
   private readonly leases: LeaseTable<QueuedTask<Pending>> | undefined
   private sweeper: ReturnType<typeof setInterval> | undefined
@@ -217,6 +220,7 @@ export class TaskService {
       now,
     })
     this.breakers.onChange = (peer, state, previous) => this.breakerChanged(peer, state, previous)
+    this.shedQueueLength = recovery.shedQueueLength ?? LIMITS.shedQueueLength
     this.retryBudget = new RetryBudget({
       percent: recovery.retryBudgetPercent ?? LIMITS.retryBudgetPercent,
       floor: recovery.retryBudgetFloor ?? LIMITS.retryBudgetFloor,
@@ -296,6 +300,10 @@ export class TaskService {
     } catch (err) {
       return Promise.reject(isNoodleError(err) ? err : new NoodleError('TASK_ABORTED', 'the task was cancelled before it was queued', ''))
     }
+    if (this.queue.size >= this.shedQueueLength && this.executorFull()) {
+      const shed = this.shed(task.priority)
+      if (shed !== undefined) return Promise.reject(shed)
+    }
     return new Promise((resolve, reject) => {
       const pending: Pending = {
         kernel,
@@ -363,6 +371,29 @@ export class TaskService {
         yield result
       }
     }
+  }
+
+  /** Overload (the queue past shedQueueLength, this node's executor full): gives up the lowest-priority task, the
+   *  new one (returned) or a waiting one of lower priority (rejected here). */
+  private shed(priority: number): NoodleError | undefined {
+    const lowest = this.queue.lowest()
+    const victim = lowest === undefined || priority <= lowest.task.priority ? undefined : lowest
+    const shedPriority = victim?.task.priority ?? priority
+    this.components.recoveryMetrics?.tasksShed.inc({ priority: String(shedPriority) })
+    const error = new NoodleError(
+      'TASK_SHED',
+      `the mesh is overloaded: ${this.queue.size} tasks wait here for a peer and a priority-${shedPriority} task was shed`,
+      'Retry later, or give the task a higher priority',
+    )
+    if (victim === undefined) return error
+    this.log.info({ kernel: victim.task.kernel, priority: shedPriority, queued: this.queue.size }, 'overloaded: a waiting task was shed')
+    this.settle(victim, error)
+    return undefined
+  }
+
+  private executorFull(): boolean {
+    const load = this.executor?.load()
+    return load === undefined || load.queueLength >= load.queueLimit
   }
 
   /** Tasks waiting for a peer, and handed out but not yet back. */

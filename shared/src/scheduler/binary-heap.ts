@@ -51,6 +51,11 @@ export class BinaryHeap<T> {
     return top
   }
 
+  /** Every item, in no particular order (O(n)). */
+  values(): IterableIterator<T> {
+    return this.#items.values()
+  }
+
   /** Removes every item for which `drop` is true (O(n)), keeping heap order. */
   removeWhere(drop: (item: T) => boolean): T[] {
     const kept: T[] = []

@@ -175,6 +175,19 @@ export class TaskQueue<T = unknown> {
     entry.state = 'done'
   }
 
+  /** The task in line that load shedding gives up first: the lowest priority, the newest within it (O(n): only an
+   *  overloaded scheduler asks). */
+  lowest(): QueuedTask<T> | undefined {
+    let lowest: QueuedTask<T> | undefined
+    for (const heap of [this.#ready, this.#deferred]) {
+      for (const entry of heap.values()) {
+        if (entry.state !== 'waiting' && entry.state !== 'deferred') continue
+        if (lowest === undefined || !inLine(entry, lowest)) lowest = entry
+      }
+    }
+    return lowest
+  }
+
   /** Hands every task in line whose deadline has passed to onExpired now; take() does the same on its way. */
   expire(): number {
     return this.#expireDue(this.#now())

@@ -114,4 +114,11 @@ describe('routing A—B—C', () => {
     // Every node still serves after all that.
     expect((await a.rpc.request(c.peerId, PROFILE_PROTOCOL, {})).peerId).toBe(c.peerId.toString())
   })
+
+  it('once C is gone, a request from A to C is PEER_UNREACHABLE, whether A’s table still routes via B or not', async () => {
+    await c.stop()
+    const gone = a.rpc.request(c.peerId, PROFILE_PROTOCOL, {}, { timeoutMs: 5_000 })
+    await expect(gone).rejects.toMatchObject({ code: 'PEER_UNREACHABLE' })
+    await eventually(() => a.router.route(c.peerId.toString()) === undefined, 20_000, 'the route to C to go')
+  })
 })

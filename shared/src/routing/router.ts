@@ -223,6 +223,16 @@ export class Router implements RouteFallback {
       return response
     } catch (err) {
       this.count('source', err instanceof NoodleError ? err.code : 'HANDLER_FAILED')
+      // To the caller a route that broke on the way is a peer it cannot reach, as a failed dial is: the scheduler
+      // places the task elsewhere. The relay's code and sentence stay in the message.
+      if (err instanceof NoodleError && ROUTE_BROKEN.has(err.code)) {
+        throw new NoodleError(
+          'PEER_UNREACHABLE',
+          `cannot reach ${dst}: no link to it, and the route via ${hop} failed (${err.code}: ${err.sentence})`,
+          'Check that it is up; routes settle a few seconds after links change.',
+          { cause: err },
+        )
+      }
       throw err
     } finally {
       this.table.finished(hop)
@@ -429,6 +439,9 @@ export class Router implements RouteFallback {
     return id
   }
 }
+
+/** Errors of the route itself, not of the destination: the caller sees PEER_UNREACHABLE. */
+const ROUTE_BROKEN = new Set<string>(['NO_ROUTE', 'TTL_EXPIRED', 'ROUTE_LOOP'])
 
 function unreachable(peer: string, why: string): NoodleError {
   return new NoodleError(

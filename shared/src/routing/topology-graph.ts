@@ -5,15 +5,15 @@
 // are its live connections, set before each computation.
 
 import type { Link, LinkStateRecord } from '../net/wire-schemas.js'
-import { costOf } from './cost.js'
+import { LOAD_COST_MS, LOSS_COST_MS } from './cost.js'
 import type { CsrGraph } from './shortest-paths.js'
 
 interface Indexed {
   to: Int32Array
-  rttMs: Float64Array
-  loss: Float64Array
-  /** How busy the peer is (its record's load): relaying through it costs more. */
-  load: number
+  /** The part of each link's cost its record fixes: rttMs + LOSS_COST_MS x loss (routing/cost.ts). */
+  base: Float64Array
+  /** LOAD_COST_MS x the peer's load (its record's): what relaying through it adds to a link towards it. */
+  loadCost: number
 }
 
 export class TopologyGraph {
@@ -91,7 +91,9 @@ export class TopologyGraph {
           const far = nodes[v]
           if (v === u || (far !== undefined && stamp[v] !== u + 1)) continue
           targets[at] = v
-          costs[at] = costOf(links.rttMs[k], links.loss[k], far?.load ?? 0)
+          // costOf(rttMs, loss, load of v), from the parts fixed when the records arrived.
+          const cost = Math.round(links.base[k] + (far === undefined ? 0 : far.loadCost))
+          costs[at] = Math.max(cost, 1)
           at++
         }
       }
@@ -128,15 +130,12 @@ export class TopologyGraph {
     const id = this.id(peer)
     const indexed: Indexed = {
       to: new Int32Array(links.length),
-      rttMs: new Float64Array(links.length),
-      loss: new Float64Array(links.length),
-      load: links[0]?.load ?? 0,
+      base: new Float64Array(links.length),
+      loadCost: LOAD_COST_MS * clamp01(links[0]?.load ?? 0),
     }
     for (let k = 0; k < links.length; k++) {
-      const to = this.id(links[k].peer)
-      indexed.to[k] = to
-      indexed.rttMs[k] = links[k].rttMs
-      indexed.loss[k] = links[k].loss ?? 0
+      indexed.to[k] = this.id(links[k].peer)
+      indexed.base[k] = links[k].rttMs + LOSS_COST_MS * clamp01(links[k].loss ?? 0)
     }
     this.nodes[id] = indexed
   }
@@ -147,4 +146,8 @@ export class TopologyGraph {
     this.nodes = []
     for (const [peer, links] of this.links) this.index(peer, links)
   }
+}
+
+function clamp01(value: number): number {
+  return Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0
 }

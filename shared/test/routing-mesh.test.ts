@@ -56,6 +56,27 @@ describe('routing A—B—C', () => {
     expect(topology.links).toHaveLength(2)
   })
 
+  it('a relay sees only ciphertext: the body is sealed for C’s route key, and the answer for A', async () => {
+    // C's route key comes in C's own record (B's record alone already gives A a route to C).
+    await eventually(() => a.router.linkState.get(c.peerId.toString())?.routeKey !== undefined, 20_000, 'C’s record at A')
+    const seen: RouteEnvelope[] = []
+    const original = b.rpc.request.bind(b.rpc)
+    b.rpc.request = (async (peer, definition, body, options) => {
+      if (definition.protocol === ROUTE_PROTOCOL.protocol) seen.push(body as RouteEnvelope)
+      return original(peer, definition, body, options)
+    }) as typeof b.rpc.request
+    try {
+      const profile = await a.rpc.request(c.peerId, PROFILE_PROTOCOL, {})
+      expect(profile.peerId).toBe(c.peerId.toString())
+    } finally {
+      b.rpc.request = original
+    }
+    expect(seen).toHaveLength(1)
+    expect(seen[0].epk).toHaveLength(32)
+    // The request of a profile is {} in CBOR (0xa0); sealed, it is 1 byte of ciphertext plus a 16-byte tag.
+    expect(seen[0].body).toHaveLength(17)
+  })
+
   it('the gate at the destination is not skipped: a capability bound to A works, none is refused', async () => {
     const data = new Uint8Array([1, 2, 3])
     await expect(a.rpc.request(c.peerId, ECHO_PROTOCOL, { data })).rejects.toMatchObject({ code: 'CAPABILITY_MISSING' })

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { linkCost, ReplayGuard, RouteTable, shortestPaths, TopologyGraph } from '../src/index.js'
 import type { RouteEnvelope } from '../src/net/wire-schemas.js'
 import { signReply, signRequest, verifyReply, verifyRequest } from '../src/routing/envelope.js'
+import { RouteCipher } from '../src/routing/route-cipher.js'
 
 /** An undirected graph from [a, b, cost] triples. */
 function graph(edges: Array<[string, string, number]>): Map<string, Map<string, number>> {
@@ -280,5 +281,31 @@ describe('routed envelopes', () => {
       expect.objectContaining({ code: 'ROUTE_REPLAYED' }),
     )
     guard.check({ ...e, nonce: new Uint8Array(16).fill(8) })
+  })
+})
+
+describe('sealed bodies (RouteCipher)', () => {
+  it('only the destination opens a body sealed for its route key, and only the source opens the reply', async () => {
+    const identity = await generateKeyPair('Ed25519')
+    const destination = (await RouteCipher.fromIdentity(identity)) as RouteCipher
+    expect(destination.publicKey).toHaveLength(32)
+    // The same identity gives the same route key (a restarted peer keeps it).
+    expect((await RouteCipher.fromIdentity(identity))?.publicKey).toEqual(destination.publicKey)
+    const context = { src: 'src', dst: 'dst', nonce: new Uint8Array(16).fill(1) }
+    const secret = new TextEncoder().encode('a secret task input')
+    const sealed = await RouteCipher.seal(destination.publicKey, context, secret)
+    expect(new TextDecoder().decode(sealed.body)).not.toContain('secret')
+    const opened = await destination.open(sealed.epk, context, sealed.body)
+    expect(opened.body).toEqual(secret)
+    const reply = await opened.exchange.sealReply(new TextEncoder().encode('the output'))
+    expect(new TextDecoder().decode(await sealed.exchange.openReply(reply))).toBe('the output')
+
+    const flipped = Uint8Array.from(sealed.body)
+    flipped[0] ^= 1
+    await expect(destination.open(sealed.epk, context, flipped)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
+    await expect(destination.open(sealed.epk, { ...context, src: 'other' }, sealed.body)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
+    const other = (await RouteCipher.fromIdentity(await generateKeyPair('Ed25519'))) as RouteCipher
+    await expect(other.open(sealed.epk, context, sealed.body)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
+    await expect(sealed.exchange.openReply(sealed.body)).rejects.toMatchObject({ code: 'ROUTE_FORGED' })
   })
 })

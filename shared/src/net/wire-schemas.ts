@@ -130,6 +130,9 @@ export const LinkStateRecordSchema = v.object({
   seq: count,
   /** Bounded by LIMITS.linkStateMaxLinks (the publisher keeps the lowest-RTT ones). */
   links: v.pipe(v.array(LinkSchema), v.maxLength(256)),
+  /** Its X25519 route key (raw), which routed bodies to it are sealed for (routing/route-cipher.ts); absent where
+   *  the platform has no X25519, and then they travel in clear. */
+  routeKey: v.optional(v.pipe(bytes, v.length(32))),
   publishedAt: count,
 })
 export type LinkStateRecord = v.InferOutput<typeof LinkStateRecordSchema>
@@ -151,7 +154,9 @@ export const RouteEnvelopeSchema = v.object({
   timeoutMs: v.optional(count),
   traceId: v.optional(text(64)),
   cap: v.optional(text(16 * 1024)),
-  /** The inner request, CBOR-encoded: the signature covers these exact bytes. */
+  /** The source's ephemeral X25519 key when `body` is sealed for the destination's route key (and the reply with it). */
+  epk: v.optional(v.pipe(bytes, v.length(32))),
+  /** The inner request, CBOR-encoded (sealed when `epk` is present): the signature covers these exact bytes. */
   body: bytes,
   sig: v.pipe(bytes, v.maxLength(1024)),
 })

@@ -15,7 +15,7 @@ const REQUEST_DOMAIN = 'noodlenet/route/1 request'
 const REPLY_DOMAIN = 'noodlenet/route/1 reply'
 
 /** The fields of an envelope the source signs (ttl and path change on the way and are not signed). */
-export type SignedFields = Pick<RouteEnvelope, 'src' | 'dst' | 'protocol' | 'nonce' | 'sentAt' | 'cap' | 'body'>
+export type SignedFields = Pick<RouteEnvelope, 'src' | 'dst' | 'protocol' | 'nonce' | 'sentAt' | 'cap' | 'epk' | 'body'>
 
 function requestBytes(fields: SignedFields): Uint8Array {
   return encode([
@@ -26,6 +26,7 @@ function requestBytes(fields: SignedFields): Uint8Array {
     fields.nonce,
     fields.sentAt,
     fields.cap ?? '',
+    fields.epk ?? '',
     sha256(fields.body),
   ])
 }

@@ -28,6 +28,8 @@ export interface LinkStateComponents {
   maxRecords: number
   /** This node's links now. */
   links: () => Link[]
+  /** This node's X25519 route key, advertised in its record. */
+  routeKey?: () => Uint8Array | undefined
   now?: () => number
 }
 
@@ -88,6 +90,11 @@ export class LinkStateService extends TypedEventEmitter<LinkStateEvents> {
     return this.records.size
   }
 
+  /** `peerId`'s record, if heard within the ttl. */
+  get(peerId: string): LinkStateRecord | undefined {
+    return this.records.get(peerId)?.record
+  }
+
   /** A link of this node changed: publish soon, but not more often than minGapMs. */
   linksChanged(): void {
     if (this.timer === undefined || this.soon !== undefined) return
@@ -106,7 +113,14 @@ export class LinkStateService extends TypedEventEmitter<LinkStateEvents> {
         .links()
         .sort((a, b) => a.rttMs - b.rttMs)
         .slice(0, this.c.maxLinks)
-      const record: LinkStateRecord = { peerId: this.c.self, seq: ++this.seq, links, publishedAt: Date.now() }
+      const routeKey = this.c.routeKey?.()
+      const record: LinkStateRecord = {
+        peerId: this.c.self,
+        seq: ++this.seq,
+        links,
+        ...(routeKey === undefined ? {} : { routeKey }),
+        publishedAt: Date.now(),
+      }
       await this.c.pubsub.publish(TOPICS.linkState, encodeFrame(record, this.c.maxBytes))
     } catch (err) {
       this.c.logger.warning({ err }, 'link-state publish failed')

@@ -26,6 +26,7 @@ import { type Link, type RouteEnvelope, type RouteReply, WireErrorSchema } from 
 import type { PeerHealth } from '../scheduler/candidates.js'
 import { ReplayGuard, signReply, signRequest, verifyReply, verifyRequest } from './envelope.js'
 import { LinkStateService } from './link-state.js'
+import { RouteCipher, type SealedExchange } from './route-cipher.js'
 import { RouteTable } from './route-table.js'
 import { type Route, shortestPathsOver } from './shortest-paths.js'
 import { TopologyGraph } from './topology-graph.js'
@@ -72,6 +73,8 @@ export class Router implements RouteFallback {
   private readonly quality = new Map<string, Quality>()
   private readonly peerIds = new Map<string, PeerId>()
   private dirty = true
+  /** This node's X25519 route key (routing/route-cipher.ts); undefined until started, or without X25519. */
+  private cipher: RouteCipher | undefined
   private recomputeTimer: ReturnType<typeof setTimeout> | undefined
   private tickTimer: ReturnType<typeof setInterval> | undefined
   private readonly onLinkChange = (): void => {
@@ -99,6 +102,7 @@ export class Router implements RouteFallback {
       maxLinks: LIMITS.linkStateMaxLinks,
       maxRecords: LIMITS.linkStateMaxRecords,
       links: () => this.ownLinks(),
+      routeKey: () => this.cipher?.publicKey,
       now: this.now,
     })
     this.linkState.addEventListener('link-state:change', () => this.markDirty())
@@ -106,6 +110,7 @@ export class Router implements RouteFallback {
 
   async start(): Promise<void> {
     const { rpc, libp2p } = this.c
+    this.cipher ??= await RouteCipher.fromIdentity(this.c.privateKey)
     await rpc.handle(ROUTE_PROTOCOL, { command: '/route/forward', level: 'PUBLIC', capability: 'optional' }, (envelope, context) =>
       this.serve(envelope, context),
     )
@@ -198,14 +203,24 @@ export class Router implements RouteFallback {
       throw direct ?? unreachable(dst, this.c.denied(dst) ? 'network.denyPeers lists it' : 'its last dial failed')
     }
     try {
+      const nonce = crypto.getRandomValues(new Uint8Array(16))
+      let bytes = encodeFrame(body, this.c.frameMaxBytes)
+      // Sealed for the destination's route key when its record names one: relays then see only ciphertext.
+      const routeKey = this.cipher === undefined ? undefined : this.linkState.get(dst)?.routeKey
+      let exchange: SealedExchange | undefined
+      let epk: Uint8Array | undefined
+      if (routeKey !== undefined) {
+        ;({ epk, body: bytes, exchange } = await RouteCipher.seal(routeKey, { src: this.self, dst, nonce }, bytes))
+      }
       const fields = {
         src: this.self,
         dst,
         protocol: definition.protocol,
-        nonce: crypto.getRandomValues(new Uint8Array(16)),
+        nonce,
         sentAt: this.now(),
         ...(options.capability === undefined ? {} : { cap: options.capability }),
-        body: encodeFrame(body, this.c.frameMaxBytes),
+        ...(epk === undefined ? {} : { epk }),
+        body: bytes,
       }
       const envelope: RouteEnvelope = {
         ...fields,
@@ -217,8 +232,9 @@ export class Router implements RouteFallback {
       }
       const reply = await this.hop(hop, envelope, { ...options, capability: undefined })
       await verifyReply(fields, reply)
-      if (!reply.ok) throw fromWireError(decodeFrame(reply.body, WireErrorSchema, this.c.frameMaxBytes))
-      const response = validateFrame(decodeFrame(reply.body, BODY, this.c.frameMaxBytes), definition.response)
+      const answer = exchange === undefined ? reply.body : await exchange.openReply(reply.body)
+      if (!reply.ok) throw fromWireError(decodeFrame(answer, WireErrorSchema, this.c.frameMaxBytes))
+      const response = validateFrame(decodeFrame(answer, BODY, this.c.frameMaxBytes), definition.response)
       this.count('source', 'ok')
       return response
     } catch (err) {
@@ -249,6 +265,8 @@ export class Router implements RouteFallback {
    *  dispatch and gate as the source's own, and sign the answer (errors included). */
   private async deliver(envelope: RouteEnvelope, context: RpcContext): Promise<RouteReply> {
     let from: PeerId
+    let inner = envelope.body
+    let exchange: SealedExchange | undefined
     try {
       from = await verifyRequest(envelope)
       this.replay.check(envelope)
@@ -258,6 +276,16 @@ export class Router implements RouteFallback {
           'a routed request cannot carry another routed request',
           'The sender must speak this protocol version.',
         )
+      }
+      if (envelope.epk !== undefined) {
+        if (this.cipher === undefined) {
+          throw new NoodleError(
+            'ROUTE_FORGED',
+            'the routed request is sealed, but this peer has no route key',
+            'The sender must send it in clear to peers whose link-state record names no routeKey.',
+          )
+        }
+        ;({ body: inner, exchange } = await this.cipher.open(envelope.epk, envelope, envelope.body))
       }
     } catch (err) {
       this.count('destination', err instanceof NoodleError ? err.code : 'HANDLER_FAILED')
@@ -269,7 +297,7 @@ export class Router implements RouteFallback {
       const result = await this.c.rpc.dispatch(envelope.protocol, {
         from,
         connection: context.connection,
-        body: decodeFrame(envelope.body, BODY, this.c.frameMaxBytes),
+        body: decodeFrame(inner, BODY, this.c.frameMaxBytes),
         cap: envelope.cap,
         traceId: envelope.traceId,
         signal: context.signal,
@@ -280,7 +308,7 @@ export class Router implements RouteFallback {
       body = encodeFrame(toWireError(err), this.c.frameMaxBytes)
     }
     this.count('destination', ok ? 'ok' : 'answered-error')
-    return signReply(this.c.privateKey, envelope, ok, body)
+    return signReply(this.c.privateKey, envelope, ok, exchange === undefined ? body : await exchange.sealReply(body))
   }
 
   /** A relay: loop and TTL checks, then on to the destination if linked to it, else to the next hop of the route

@@ -143,3 +143,35 @@ describe('routing A—B—C', () => {
     await eventually(() => a.router.route(c.peerId.toString()) === undefined, 20_000, 'the route to C to go')
   })
 })
+
+describe('routing over two equal-cost paths', () => {
+  it('A—B—C and A—D—C: both relays are next hops, and when one stops a request still gets through', async () => {
+    const keys = await Promise.all([0, 1, 2, 3].map(() => generateKeyPair('Ed25519')))
+    const [aId, bId, cId, dId] = keys.map((key) => peerIdFromPrivateKey(key).toString())
+    const nodes: NoodleNode[] = []
+    try {
+      const relayB = await start(keys[1], { denyPeers: [dId] })
+      const relayD = await start(keys[3], { denyPeers: [bId] })
+      nodes.push(relayB, relayD)
+      const bootstrap = [relayB.addrs()[0], relayD.addrs()[0]]
+      const source = await start(keys[0], { bootstrap, denyPeers: [cId] })
+      const target = await start(keys[2], { bootstrap, denyPeers: [aId] })
+      nodes.push(source, target)
+      await eventually(() => source.router.route(cId)?.nextHops.length === 2, 20_000, 'two equal-cost next hops from A to C')
+      expect(source.router.route(cId)).toMatchObject({ nextHops: [bId, dId].sort(), hops: 2 })
+      const answers = await Promise.all([1, 2, 3, 4].map(() => source.rpc.request(target.peerId, PROFILE_PROTOCOL, {})))
+      expect(answers.every((profile) => profile.peerId === cId)).toBe(true)
+      // Four requests at once, spread by fewest in flight: each relay carried some.
+      for (const relay of [relayB, relayD]) {
+        expect(relay.metrics.render()).toMatch(/noodlenet_route_forwards_total\{role="relay",outcome="ok"\} [1-9]/)
+      }
+
+      await relayB.stop()
+      const profile = await source.rpc.request(target.peerId, PROFILE_PROTOCOL, {})
+      expect(profile.peerId).toBe(cId)
+      await eventually(() => source.router.route(cId)?.nextHops.join() === dId, 20_000, 'the route through D alone')
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()))
+    }
+  })
+})

@@ -7,7 +7,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import * as v from 'valibot'
-import { NoodleError } from '../errors.js'
+import { isNoodleError, NoodleError } from '../errors.js'
 import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
 import type { NodeMetrics } from '../monitoring/node-metrics.js'
@@ -197,7 +197,7 @@ export class Router implements RouteFallback {
     // A hop of a route is always a direct link: never routed itself.
     if (definition.protocol === ROUTE_PROTOCOL.protocol) throw direct ?? unreachable(dst, 'it is a route hop')
     if (direct !== undefined) this.failedDials.set(dst, this.now())
-    const hop = this.fresh().choose(dst, (candidate) => candidate === dst)
+    let hop = this.fresh().choose(dst, (candidate) => candidate === dst)
     if (hop === undefined) {
       this.count('source', 'NO_ROUTE')
       throw direct ?? unreachable(dst, this.c.denied(dst) ? 'network.denyPeers lists it' : 'its last dial failed')
@@ -230,7 +230,20 @@ export class Router implements RouteFallback {
         ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
         sig: await signRequest(this.c.privateKey, fields),
       }
-      const reply = await this.hop(hop, envelope, { ...options, capability: undefined })
+      const hopOptions = { ...options, capability: undefined }
+      let reply: RouteReply
+      try {
+        reply = await this.hop(hop, envelope, hopOptions)
+      } catch (err) {
+        // The next hop could not be reached at all, so nothing was sent: the same envelope goes to another next hop
+        // once (were it delivered twice, the destination's replay guard would refuse the second).
+        const failed = hop
+        const other = isNoodleError(err, 'PEER_UNREACHABLE') ? this.fresh().choose(dst, (c) => c === dst || c === failed) : undefined
+        if (other === undefined) throw err
+        this.table.finished(failed)
+        hop = other
+        reply = await this.hop(hop, envelope, hopOptions)
+      }
       await verifyReply(fields, reply)
       const answer = exchange === undefined ? reply.body : await exchange.openReply(reply.body)
       if (!reply.ok) throw fromWireError(decodeFrame(answer, WireErrorSchema, this.c.frameMaxBytes))

@@ -57,6 +57,12 @@ describe('configuration errors stop start-up with one line and exit code 2', () 
     ['a bad listen address', ['--listen', 'tcp:1234'], {}, /network\.listen\.\d = "tcp:1234" \(from --listen\): must be a multiaddr/],
     ['a bootstrap address without a peer id', ['--bootstrap', '/ip4/127.0.0.1/tcp/1'], {}, /network\.bootstrap\.0 .*\/p2p\//],
     [
+      'a denied peer that is not a peer id',
+      ['--deny-peer', 'nope'],
+      {},
+      /network\.denyPeers\.0 = "nope" \(from --deny-peer\): must be a peer id/,
+    ],
+    [
       'a bad log level in the environment',
       [],
       { NOODLE_NET_LOG_LEVEL: 'LOUD' },

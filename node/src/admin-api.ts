@@ -3,13 +3,14 @@
 //   GET /api/peers  connected peers: peerId, transport, encryption, direction, rttMs, ...
 //   GET /api/topology  {nodes, links: [{from, to, rttMs}], routes: {PEERID: {nextHop, hops, cost}}} (docs/ROUTING.md)
 //   GET /api/health/peers  the failure detector's view: [{peerId, state: alive|suspect|dead, phi, silenceMs, throttled,
-//                          breaker: closed|open|half-open}] (breaker: this node's circuit breaker for the peer)
+//                          breaker: closed|open|half-open, disagreements}] (this node's circuit breaker for the peer;
+//                          its replica outputs outvoted by the others)
 //   GET /metrics    Prometheus text format (docs/METRICS.md)
 //   GET /api/alerts {firing, resolved, heard}: alerts firing here, resolved lately, heard from peers (docs/ALERTING.md)
 //   GET /api/metrics/mesh  {self, peers: [{peer, platform, ageMs, summary}]}: the metrics summaries heard (docs/METRICS.md)
 //   GET /api/history?metric=NAME[&since=ms]  {metric, series: [{labels, points: [{t, v}]}]}; without metric: {metrics}
 //   POST /api/revocations  {"id","by","at","sig"(base64)}: a signed revocation to keep and gossip
-//   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level") → {"id"}
+//   POST /api/tasks        a task declaration (+ optional "token", "timeoutMs", "level", "replicas", "quorum") → {"id"}
 //   GET /api/tasks/ID      {id, kernel, status: queued|running|done|failed, peer?, backend?, result?, error?};
 //                          ?wait=S holds the answer up to S seconds until the task finishes
 //   POST /api/kernels      {"wasm": base64} registers a custom WebAssembly kernel → {"kernel": "custom:<sha256>"}
@@ -34,6 +35,9 @@ const TaskExtrasSchema = v.object({
     v.pipe(v.number('a number of milliseconds'), v.integer('an integer'), v.minValue(1), v.maxValue(LIMITS.taskRunTimeoutMaxMs)),
   ),
   level: v.optional(v.picklist(SECURITY_LEVELS, `one of ${SECURITY_LEVELS.join(', ')}`)),
+  /** Run it on this many distinct peers and accept the output `quorum` of them agree on (docs/RECOVERY.md). */
+  replicas: v.optional(v.pipe(v.number('a whole number'), v.integer('a whole number'), v.minValue(1), v.maxValue(LIMITS.taskReplicasMax))),
+  quorum: v.optional(v.pipe(v.number('a whole number'), v.integer('a whole number'), v.minValue(1), v.maxValue(LIMITS.taskReplicasMax))),
 })
 /** Longest ?wait= on GET /api/tasks/ID (seconds). */
 const MAX_WAIT_SECONDS = 60
@@ -62,7 +66,12 @@ export class AdminApi {
     this.route('GET /api/topology', () => this.node.topology())
     this.route('GET /api/health/peers', () => {
       const breakers = new Map(this.node.tasks.breakers.report().map((breaker) => [breaker.peerId, breaker.state]))
-      return this.node.health.report().map((row) => ({ ...row, breaker: breakers.get(row.peerId) ?? 'closed' }))
+      const disagreements = this.node.tasks.disagreements
+      return this.node.health.report().map((row) => ({
+        ...row,
+        breaker: breakers.get(row.peerId) ?? 'closed',
+        disagreements: disagreements.get(row.peerId) ?? 0,
+      }))
     })
     this.route('GET /metrics', () => new PlainText(this.node.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8'))
     this.route('GET /api/alerts', () => this.node.alerting.alerts())
@@ -91,8 +100,8 @@ export class AdminApi {
     })
     this.route('POST /api/tasks', async (req) => {
       const body = await readJson(req, LIMITS.taskInputMaxBytes + 64 * 1024)
-      const { token, timeoutMs, level, ...declaration } = body
-      const extras = v.safeParse(TaskExtrasSchema, { token, timeoutMs, level })
+      const { token, timeoutMs, level, replicas, quorum, ...declaration } = body
+      const extras = v.safeParse(TaskExtrasSchema, { token, timeoutMs, level, replicas, quorum })
       if (!extras.success)
         throw new BadRequest(
           `${v.getDotPath(extras.issues[0]) ?? 'body'}: must be ${extras.issues[0].expected ?? extras.issues[0].message}`,

@@ -4,7 +4,7 @@
 // the caller with exactly one correct result, from another peer.
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { eventually } from './support/peer-process.js'
+import { eventually, runCli } from './support/peer-process.js'
 import { type MeshPeer, outcome, resultsByPeer, submitAll, TaskMesh, taskRecord } from './support/task-mesh.js'
 
 const net = new TaskMesh()
@@ -114,6 +114,10 @@ describe('recovery when an executor dies mid-task', () => {
   })
 })
 
+interface Health {
+  executor: { completed: number } | null
+}
+
 interface HealthRow {
   peerId: string
   state: string
@@ -211,5 +215,38 @@ describe('circuit breakers and the retry budget', () => {
     // It got in by pushing out a waiting low-priority task.
     await submitter.process.logRecord((line) => line.msg === 'overloaded: a waiting task was shed' && line.priority === 1, 5_000)
     expect(await metric(submitter, 'noodlenet_tasks_shed_total{priority="1"}')).toBe(shed.length)
+  })
+})
+
+describe('replicas and quorum', () => {
+  it('noodlenet run --replicas 3 --quorum 2 runs the task on three distinct peers and prints the agreed output', {
+    timeout: 120_000,
+  }, async () => {
+    const { submitter, token, executors } = await mesh(3)
+    const before = await Promise.all(executors.map((executor) => executor.process.api<Health>('/health')))
+    const run = await runCli([
+      'run',
+      'echo',
+      '--input',
+      '{"x":[1,2,3]}',
+      '--api',
+      submitter.ready.api,
+      '--token',
+      token,
+      '--replicas',
+      '3',
+      '--quorum',
+      '2',
+    ])
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout)).toEqual({ x: [1, 2, 3] })
+    // Each executor ran it once (the third may have been cancelled once two agreed: at most one each, at least two).
+    const after = await Promise.all(executors.map((executor) => executor.process.api<Health>('/health')))
+    const ran = after.map((health, i) => (health.executor?.completed ?? 0) - (before[i].executor?.completed ?? 0))
+    expect(Math.max(...ran)).toBe(1)
+    expect(ran.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2)
+    const bad = await runCli(['run', 'echo', '--input', '1', '--api', submitter.ready.api, '--token', token, '--replicas', '4'])
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.stderr)).toMatchObject({ code: 'TASK_UNPLACEABLE' })
   })
 })

@@ -41,6 +41,7 @@ export type NoodleErrorCode =
   | 'LEASE_EXPIRED'
   | 'RETRY_BUDGET_EXHAUSTED'
   | 'TASK_SHED'
+  | 'QUORUM_FAILED'
   // Executors (shared/src/exec): a task that ran and did not finish well; the node itself is fine.
   | 'TASK_TIMEOUT'
   | 'TASK_FAILED'

@@ -155,6 +155,13 @@ export const LIMITS = {
    *  which is shed instead. Below schedulerQueueLimit, so the top priorities still get in; above the 5,000-task
    *  map of bench/tasks.ts, which must not shed. */
   shedQueueLength: 8_192,
+  /** Supervision (shared/src/orchestrator/supervisor.ts): a failed component restarts after this delay (ms), doubled
+   *  per failure up to the max; one that ran for supervisorStableMs starts over from the base. */
+  supervisorRestartBaseMs: 500,
+  supervisorRestartMaxMs: 30_000,
+  supervisorStableMs: 60_000,
+  /** Most replicas one task may ask for (RunOptions.replicas): each is a full run on its own peer. */
+  taskReplicasMax: 16,
   /** Entries the cost model keeps: (peer, kernel) timings, and link measurements per peer, each map at most this
    *  many, ~150 B an entry, so ≤ ~30 MiB together. The oldest entry goes first; a forgotten pair falls back to the
    *  kernel's mesh-wide average. */

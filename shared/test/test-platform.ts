@@ -1,8 +1,19 @@
 // A Platform for tests: libp2p's in-memory transport, which works in Node and in Chromium alike, a fixed
 // hardware profile, and logs kept in memory so tests can assert on them.
 
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { memory } from '@libp2p/memory'
-import { type LogSink, type NoodleConfig, type NoodleConfigInput, NoodleNode, type Platform, resolveConfig } from '../src/index.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import {
+  encodeToken,
+  issueToken,
+  type LogSink,
+  type NoodleConfig,
+  type NoodleConfigInput,
+  NoodleNode,
+  type Platform,
+  resolveConfig,
+} from '../src/index.js'
 
 let counter = 0
 
@@ -61,4 +72,20 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** A root key for executors to trust (`root`), and `grant(node)`: a token from it for `node` to run tasks. */
+export async function taskAuthority(): Promise<{ root: string; grant: (node: NoodleNode, kernels?: string[]) => Promise<string> }> {
+  const key = await generateKeyPair('Ed25519')
+  const grant = async (node: NoodleNode, kernels?: string[]): Promise<string> =>
+    encodeToken(
+      await issueToken({
+        key,
+        audience: node.peerId.toString(),
+        command: '/task/run',
+        policy: { level: 'PUBLIC', kernels },
+        expires: Math.floor(Date.now() / 1000) + 600,
+      }),
+    )
+  return { root: peerIdFromPrivateKey(key).toString(), grant }
 }

@@ -33,6 +33,8 @@ Options:
   --placement P          ${PLACEMENTS.join(', ')} (default fastest)
   --timeout SECONDS      how long the kernel may run on its peer
   --deadline SECONDS     fail the task if it has not finished by then
+  --replicas N           run it on N distinct peers and accept the output a quorum of them agree on
+  --quorum K             replicas that must agree (default: a majority of N); QUORUM_FAILED otherwise
   -h, --help             show this help
 
 Exit codes: 0 when every task succeeded, 1 when one failed, 2 for usage errors.`
@@ -49,6 +51,8 @@ const OPTIONS = {
   placement: { type: 'string' },
   timeout: { type: 'string' },
   deadline: { type: 'string' },
+  replicas: { type: 'string' },
+  quorum: { type: 'string' },
 } as const
 
 /** Tasks a map keeps submitted and unfinished at once through the API. */
@@ -110,6 +114,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(values.deadline === undefined ? {} : { deadlineMs: Math.round(parseNumber('--deadline', values.deadline) * 1000) }),
     ...(values.timeout === undefined ? {} : { timeoutMs: Math.round(parseNumber('--timeout', values.timeout) * 1000) }),
     ...(values.token === undefined ? {} : { token: (await readArgument('--token', values.token)).trim() }),
+    ...(values.replicas === undefined ? {} : { replicas: parseNumber('--replicas', values.replicas) }),
+    ...(values.quorum === undefined ? {} : { quorum: parseNumber('--quorum', values.quorum) }),
   }
   try {
     if (values.input !== undefined) {

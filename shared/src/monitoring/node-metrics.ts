@@ -40,6 +40,8 @@ export class NodeMetrics {
   readonly taskRetries: Counter
   readonly peerBreakers: Gauge<'state'>
   readonly tasksShed: Counter<'priority'>
+  readonly componentFailures: Counter<'component'>
+  readonly quorumDisagreements: Counter
   readonly alertsFiring: Gauge<'severity'>
   readonly profilesKnown: Gauge
   readonly executorRunning: Gauge
@@ -99,6 +101,13 @@ export class NodeMetrics {
     this.tasksShed = registry.counter('noodlenet_tasks_shed_total', {
       help: 'Tasks this node refused or gave up under overload (TASK_SHED), by their priority (0 lowest to 9).',
       labels: ['priority'],
+    })
+    this.componentFailures = registry.counter('noodlenet_component_failures_total', {
+      help: 'Failures of a supervised component (executor: restarted with backoff; a guarded event handler: its exception caught), by component.',
+      labels: ['component'],
+    })
+    this.quorumDisagreements = registry.counter('noodlenet_quorum_disagreements_total', {
+      help: 'Replica outputs that disagreed with the quorum (or matched no majority); per peer in GET /api/health/peers.',
     })
     this.alertsFiring = registry.gauge('noodlenet_alerts_firing', { help: 'Alerts firing now, by severity.', labels: ['severity'] })
     this.profilesKnown = registry.gauge('noodlenet_presence_profiles', { help: 'Node profiles of other peers held from presence gossip.' })

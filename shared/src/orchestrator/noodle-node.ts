@@ -36,6 +36,7 @@ import { MemoryRevocationStore, type Revocation, RevocationGossip, RevocationLis
 import { NOODLENET_VERSION } from '../version.js'
 import type { Platform } from './platform.js'
 import { SelfTuner, SelfTuning, TuningMetrics } from './self-tuning.js'
+import { Supervisor } from './supervisor.js'
 import { type MapResult, type RunOptions, type TaskExecutor, TaskService } from './task-service.js'
 
 export interface NoodleNodeInit {
@@ -75,6 +76,8 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly tasks: TaskService
   /** Phi-accrual failure detection over presence gossip and pings (docs/HEALTH.md). */
   readonly health: FailureDetector
+  /** Restarts a failed component (the executor) with backoff instead of letting it take the node down. */
+  readonly supervisor: Supervisor
   /** Link-state routing: topology, route table and hop-by-hop forwarding (docs/ROUTING.md). */
   readonly router: Router
   /** This node's metrics (docs/METRICS.md), libp2p's own included; empty when config monitoring.metrics is false. */
@@ -184,6 +187,18 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     for (const type of ['peer:alive', 'peer:suspect', 'peer:dead'] as const) {
       this.health.addEventListener(type, (evt) => this.safeDispatchEvent(type, { detail: evt.detail }))
     }
+    // A peer declared dead is hung up on (libp2p's own monitor does not close a link for one late ping: see
+    // net/libp2p.ts); if it was only stalled, the mesh maintainer or the peer itself dials again.
+    this.health.addEventListener('peer:dead', (evt) => {
+      libp2p.hangUp(peerIdFromString(evt.detail.peerId)).catch(() => {})
+    })
+    this.supervisor = new Supervisor({
+      logger: componentLogger(logger, 'supervisor'),
+      metrics,
+      baseMs: LIMITS.supervisorRestartBaseMs,
+      maxMs: LIMITS.supervisorRestartMaxMs,
+      stableMs: LIMITS.supervisorStableMs,
+    })
     const tasksLogger = componentLogger(logger, 'tasks')
     const intervalMs = this.config.monitoring.intervalSeconds * 1000
     const summary = new SummaryBuilder({
@@ -213,6 +228,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       detector: this.health,
       recoveryMetrics: metrics,
       recovery: this.config.scheduler,
+      supervisor: this.supervisor,
     })
     this.alerting = new Alerting({
       config: this.config.monitoring,
@@ -295,6 +311,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.alerting.stop()
     await this.mesh.stop()
     await this.tasks.stop()
+    await this.supervisor.stop()
     await this.router.stop()
     this.health.stop()
     await this.presence.stop()
@@ -434,7 +451,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       hardware: sample === undefined ? hardware : { ...hardware, memory: { ...hardware.memory, freeMB: sample.freeMB }, load: sample.load },
       load: { connections: this.libp2p.getConnections().length, tasksRunning: 0, queueLength: 0, ...this.tasks.executorLoad() },
       // A node without an executor lists no kernels, so no scheduler sends it work.
-      kernels: this.tasks.executor?.kernels() ?? [],
+      kernels: this.tasks.kernels(),
       ...(this.platform.isThrottled?.() === true ? { throttled: true } : {}),
     }
   }

@@ -20,7 +20,7 @@ import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.j
 import type { RpcService } from '../net/rpc.js'
 import type { NodeProfile } from '../net/wire-schemas.js'
 import { BreakerBoard, type BreakerState } from '../scheduler/breaker.js'
-import { type Candidate, candidateFromProfile, type PeerHealth, withHealth } from '../scheduler/candidates.js'
+import { type Candidate, candidateFromProfile, hostsKernel, type PeerHealth, withHealth } from '../scheduler/candidates.js'
 import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
 import { LeaseTable, type TaskLease } from '../scheduler/lease.js'
@@ -29,6 +29,8 @@ import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.
 import { parseTask, type TaskDeclaration, type TaskDeclarationInput } from '../scheduler/task.js'
 import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
 import { levelRank, type SecurityLevel } from '../security/levels.js'
+import { outputHash, QuorumVote, type ReplicaGroup, replicaPlan } from './replicas.js'
+import type { Supervised, Supervisor } from './supervisor.js'
 
 /** What runs kernels on this node: the platform's CPU worker pool and WebGPU runner behind one admission queue. */
 export interface TaskExecutor {
@@ -72,6 +74,11 @@ export interface RunOptions extends Omit<TaskDeclarationInput, 'kernel' | 'input
   strategy?: ScoringStrategy | string
   signal?: AbortSignal
   onProgress?: (progress: TaskProgress) => void
+  /** Run it on this many distinct peers (at most LIMITS.taskReplicasMax) and accept the output `quorum` of them
+   *  agree on (by hash); QUORUM_FAILED when none does. For untrusted volunteers (docs/RECOVERY.md). */
+  replicas?: number
+  /** Replicas that must return the same output; a majority of `replicas` by default. */
+  quorum?: number
 }
 
 /** A finished task: its output, the peer that ran it, the backend it ran on and for how long (ms). */
@@ -80,6 +87,8 @@ export interface TaskOutcome {
   peer: string
   backend: TaskResult['backend']
   durationMs: number
+  /** With replicas: the peers whose outputs agreed. */
+  agreedBy?: string[]
 }
 
 /** One result of `map()`, in completion order. */
@@ -98,12 +107,17 @@ export interface TaskServiceComponents {
   /** Counts the tasks this node executes (noodlenet_tasks_total, noodlenet_task_duration_seconds). */
   metrics?: Pick<NodeMetrics, 'taskFinished'>
   /** Counts what recovery did: tasks placed again, duplicate results dropped. */
-  recoveryMetrics?: Pick<NodeMetrics, 'tasksReplaced' | 'taskDuplicates' | 'taskRetries' | 'peerBreakers' | 'tasksShed'>
+  recoveryMetrics?: Pick<
+    NodeMetrics,
+    'tasksReplaced' | 'taskDuplicates' | 'taskRetries' | 'peerBreakers' | 'tasksShed' | 'quorumDisagreements'
+  >
   /** The failure detector's verdict on a peer (health/): suspect peers cost more, dead ones are never chosen. */
   health?: (peerId: string) => PeerHealth
   /** The failure detector itself: its `peer:dead` revokes the leases held on that peer, and task-stream heartbeats
    *  count as evidence that a peer lives. */
   detector?: HealthEvents
+  /** Restarts the executor, with backoff, when it breaks (throws something other than a task's NoodleError). */
+  supervisor?: Supervisor
   /** Leases, breakers and the retry budget (config scheduler.*; LIMITS' defaults for what is left out). */
   recovery?: Partial<RecoverySettings>
 }
@@ -142,6 +156,8 @@ interface Pending {
   retries: number
   /** Resolved or rejected: whatever answers later is a duplicate, dropped. */
   settled: boolean
+  /** A replica of a task run on several peers: its siblings and the peers they took. */
+  group?: ReplicaGroup
 }
 
 /** How long a peer that dropped a task is skipped for that task (ms). */
@@ -181,6 +197,8 @@ export class TaskService {
   readonly breakers: BreakerBoard
   private readonly retryBudget: RetryBudget
   private readonly shedQueueLength: number
+  /** Replica outputs each peer returned that the others outvoted (or that matched no majority). */
+  readonly disagreements = new Map<string, number>()
   /** Leases on the tasks running on other peers, swept every quarter lease. */
   private readonly leases: LeaseTable<QueuedTask<Pending>> | undefined
   private sweeper: ReturnType<typeof setInterval> | undefined
@@ -189,6 +207,9 @@ export class TaskService {
     for (const lease of revoked) this.replace(lease, 'dead')
     if (revoked.length > 0) this.pump()
   }
+  /** The executor under the supervisor, when there is one, and its kernels while it restarts. */
+  private executorSlot: Supervised<TaskExecutor> | undefined
+  private restartingKernels: string[] = []
   private wake: ReturnType<typeof setTimeout> | undefined
   private wakeAt = Number.POSITIVE_INFINITY
   private started = false
@@ -240,8 +261,17 @@ export class TaskService {
       this.sweeper = setInterval(() => this.sweepLeases(), Math.max(10, this.leases.leaseMs / 4))
       ;(this.sweeper as { unref?: () => void }).unref?.()
     }
-    const executor = await this.components.executor?.()
-    this.executor = executor
+    const make = async (): Promise<TaskExecutor | undefined> => this.components.executor?.()
+    const supervisor = this.components.supervisor
+    if (supervisor === undefined) this.executor = await make()
+    else {
+      this.executorSlot = await supervisor.supervise('executor', make, (current) => {
+        this.restartingKernels = current === undefined ? (this.executor?.kernels() ?? []) : []
+        this.executor = current
+        if (current !== undefined) this.pump()
+      })
+    }
+    const executor = this.executor
     if (executor !== undefined) {
       await this.components.rpc.handle(
         TASK_PROTOCOL,
@@ -251,7 +281,7 @@ export class TaskService {
           // A task is at least as sensitive as its kernel: a token for PUBLIC tasks cannot run an INTERNAL kernel.
           describe: (task) => ({ kernel: task.kernel, level: higherLevel(task.level, executor.levelOf(task.kernel)) }),
         },
-        async (task, context) => this.execute(executor, task, { signal: context.signal, owned: true }),
+        async (task, context) => this.execute(this.executor ?? this.restarting(), task, { signal: context.signal, owned: true }),
       )
     }
   }
@@ -267,7 +297,8 @@ export class TaskService {
     for (let entry = this.queue.take(); entry !== undefined; entry = this.queue.take()) {
       this.settle(entry, new NoodleError('NOT_STARTED', 'the node stopped before the task ran', 'submit it again once the node runs'))
     }
-    await this.executor?.stop?.()
+    if (this.executorSlot !== undefined) await this.executorSlot.stop()
+    else await this.executor?.stop?.()
     this.executor = undefined
   }
 
@@ -290,8 +321,13 @@ export class TaskService {
 
   /** Like run(), and says which peer ran it and on what. */
   submit(kernel: string, input: unknown, options: RunOptions = {}): Promise<TaskOutcome> {
+    if (options.replicas !== undefined || options.quorum !== undefined) return this.submitReplicated(kernel, input, options)
+    return this.enqueue(kernel, input, options, undefined)
+  }
+
+  private enqueue(kernel: string, input: unknown, options: RunOptions, group: ReplicaGroup | undefined): Promise<TaskOutcome> {
     if (!this.started) return Promise.reject(new NoodleError('NOT_STARTED', 'the node is not running', 'start it first'))
-    const { token, timeoutMs, level, module, strategy, signal, onProgress, ...declared } = options
+    const { token, timeoutMs, level, module, strategy, signal, onProgress, replicas, quorum, ...declared } = options
     // Bad input rejects, like every other failure: a map of many inputs reports the bad one and goes on.
     let task: TaskDeclaration
     try {
@@ -315,12 +351,18 @@ export class TaskService {
         live: 0,
         retries: 0,
         settled: false,
+        group,
       }
       this.tokens.set(task, pending.token)
       if (strategy !== undefined) {
         this.taskStrategies.set(task, typeof strategy === 'function' ? strategy : this.strategies.get(strategy))
       }
       const entry = this.queue.push(task, pending)
+      if (group !== undefined) {
+        // Never on a peer a sibling replica took.
+        for (const peer of group.peers) entry.exclude(peer, Number.POSITIVE_INFINITY)
+        group.entries.add(entry)
+      }
       if (signal !== undefined) {
         const onAbort = (): void => {
           pending.controller.abort(signal.reason)
@@ -340,6 +382,87 @@ export class TaskService {
       onProgress?.({ stage: 'queued' })
       this.pump()
     })
+  }
+
+  /** A task on `replicas` distinct peers, settled by the vote (replicas.ts): the output `quorum` of them agree on,
+   *  the first agreeing peer's outcome; QUORUM_FAILED when every replica has answered and none did. Outvoted peers
+   *  take a strike on their breaker and are counted. */
+  private async submitReplicated(kernel: string, input: unknown, options: RunOptions): Promise<TaskOutcome> {
+    const { replicas = 1, quorum, signal, ...rest } = options
+    const plan = replicaPlan(replicas, quorum)
+    if (rest.peer !== undefined) {
+      throw new NoodleError('TASK_INVALID', 'a task with replicas cannot be pinned to one peer', 'Leave out peer, or replicas.')
+    }
+    const able = this.candidates().filter((candidate) => hostsKernel(candidate, kernel) && candidate.health !== 'dead').length
+    if (able < plan.replicas) {
+      throw new NoodleError(
+        'TASK_UNPLACEABLE',
+        `the ${kernel} task needs ${plan.replicas} distinct peers that run it; ${able} known`,
+        'Ask for fewer replicas, or wait for more peers to join.',
+      )
+    }
+    const vote = new QuorumVote(plan)
+    const group: ReplicaGroup = { peers: new Set(), entries: new Set() }
+    const controller = new AbortController()
+    const onAbort = (): void => controller.abort(signal?.reason)
+    signal?.throwIfAborted()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const outcomes = new Map<string, TaskOutcome>()
+    const errors: NoodleError[] = []
+    try {
+      return await new Promise<TaskOutcome>((resolve, reject) => {
+        let decided = false
+        const finish = (): void => {
+          if (decided || !vote.complete) return
+          decided = true
+          if (signal?.aborted === true) return reject(new NoodleError('TASK_ABORTED', 'the task was cancelled', ''))
+          if (outcomes.size === 0 && errors.length > 0) return reject(errors[0])
+          this.dissent(kernel, vote.dissenters())
+          reject(
+            new NoodleError(
+              'QUORUM_FAILED',
+              `no ${plan.quorum} of the ${plan.replicas} replicas of the ${kernel} task agreed (outputs by hash: ${vote.describe()})`,
+              'Some peers may be faulty or lying, or the kernel is not deterministic: run it again, ask for more replicas, or check the peers GET /api/health/peers counts disagreements for',
+            ),
+          )
+        }
+        for (let i = 0; i < plan.replicas; i++) {
+          this.enqueue(kernel, input, { ...rest, signal: controller.signal }, group).then(
+            async (outcome) => {
+              const hash = await outputHash(outcome.output)
+              if (decided) return
+              if (!outcomes.has(hash)) outcomes.set(hash, outcome)
+              const winner = vote.cast({ peer: outcome.peer, hash })
+              if (winner === undefined) return finish()
+              decided = true
+              this.dissent(kernel, vote.dissenters(winner))
+              // The remaining replicas are not needed.
+              controller.abort(new NoodleError('TASK_ABORTED', 'the quorum was reached'))
+              const agreedBy = vote.ballots.filter((ballot) => ballot.hash === winner).map((ballot) => ballot.peer)
+              resolve({ ...(outcomes.get(winner) as TaskOutcome), agreedBy })
+            },
+            (err: NoodleError) => {
+              if (decided) return
+              errors.push(err)
+              vote.cast({ peer: 'failed', hash: undefined })
+              finish()
+            },
+          )
+        }
+      })
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** Peers outvoted in a replica vote: a strike on their breaker, counted and logged. */
+  private dissent(kernel: string, peers: string[]): void {
+    for (const peer of peers) {
+      this.disagreements.set(peer, (this.disagreements.get(peer) ?? 0) + 1)
+      this.components.recoveryMetrics?.quorumDisagreements.inc()
+      this.breakers.failure(peer)
+      this.log.warning({ peer, kernel }, 'a replica disagreed with the others')
+    }
   }
 
   /** Runs `kernel` on every input and yields each result as it completes (failures included, as values). */
@@ -403,10 +526,18 @@ export class TaskService {
     return { queued: this.queue.size, inFlight }
   }
 
-  /** The executor's queue for this node's profile (nothing when it runs no tasks). */
+  /** The executor's queue for this node's profile (nothing when it runs no tasks; full while it restarts, so that
+   *  schedulers wait instead of sending work). */
   executorLoad(): Partial<NodeProfile['load']> {
     const load = this.executor?.load()
-    return load === undefined ? {} : { tasksRunning: load.running, queueLength: load.queueLength, queueLimit: load.queueLimit }
+    if (load === undefined) return this.restartingKernels.length > 0 ? { queueLength: 1, queueLimit: 1 } : {}
+    return { tasksRunning: load.running, queueLength: load.queueLength, queueLimit: load.queueLimit }
+  }
+
+  /** The kernels for this node's profile: the executor's, and still its last ones while it restarts (a task for
+   *  them waits for the restart rather than failing as one nobody runs). */
+  kernels(): string[] {
+    return this.executor?.kernels() ?? this.restartingKernels
   }
 
   /** The peers a task may go to right now, this node first (when it executes). */
@@ -497,6 +628,12 @@ export class TaskService {
     }
     this.inFlight.set(peer.peerId, (this.inFlight.get(peer.peerId) ?? 0) + 1)
     options.onProgress?.({ stage: 'placed', peer: peer.peerId, attempt: entry.attempts })
+    const group = pending.group
+    if (group !== undefined) {
+      // Before any await: the next placement in this pump already keeps the siblings off this peer.
+      group.peers.add(peer.peerId)
+      for (const sibling of group.entries) if (sibling !== entry) sibling.exclude(peer.peerId, Number.POSITIVE_INFINITY)
+    }
     pending.live++
     if (entry.attempts === 1) this.retryBudget.sent()
     const lease = peer.local ? undefined : this.leases?.grant(peer.peerId, entry)
@@ -535,21 +672,38 @@ export class TaskService {
     return this.execute(this.executor as TaskExecutor, task, { signal: pending.controller.signal })
   }
 
-  /** Runs a task on this node's executor, counted for metrics by kernel and outcome. */
+  /** Runs a task on this node's executor, counted for metrics by kernel and outcome. An error that is not a task's
+   *  NoodleError means the executor itself broke: the supervisor restarts it, and the task fails HANDLER_FAILED. */
   private async execute(executor: TaskExecutor, task: TaskRun, options: TaskExecutorRunOptions): Promise<TaskResult> {
     const metrics = this.components.metrics
-    if (metrics === undefined) return executor.run(task, options)
-    const started = performance.now()
+    const started = metrics === undefined ? 0 : performance.now()
     let outcome: 'ok' | NoodleErrorCode = 'ok'
     try {
       return await executor.run(task, options)
     } catch (err) {
-      outcome = isNoodleError(err) ? err.code : 'HANDLER_FAILED'
-      throw err
+      if (isNoodleError(err)) {
+        outcome = err.code
+        throw err
+      }
+      outcome = 'HANDLER_FAILED'
+      this.executorSlot?.fail(executor, err)
+      throw new NoodleError('HANDLER_FAILED', `the executor failed: ${(err as Error)?.message ?? err}`, 'Retry; the node restarts it', {
+        cause: err,
+      })
     } finally {
-      const kernel = kernelLabel(task.kernel, executor.levelOf(task.kernel) !== undefined)
-      metrics.taskFinished(kernel, outcome, (performance.now() - started) / 1000)
+      if (metrics !== undefined) {
+        const kernel = kernelLabel(task.kernel, executor.levelOf(task.kernel) !== undefined)
+        metrics.taskFinished(kernel, outcome, (performance.now() - started) / 1000)
+      }
     }
+  }
+
+  /** The answer while the executor restarts: busy, come back when it should be up. */
+  private restarting(): never {
+    const at = this.executorSlot?.restartAt
+    throw new NoodleError('TASK_BUSY', 'the executor is restarting', 'Retry shortly', {
+      retryAfterMs: at === undefined ? LIMITS.schedulerRetryMs : Math.max(0, at - Date.now()),
+    })
   }
 
   private runThere(task: TaskRun, peer: string, pending: Pending, lease: TaskLease<QueuedTask<Pending>> | undefined): Promise<TaskResult> {

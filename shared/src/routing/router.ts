@@ -155,10 +155,16 @@ export class Router implements RouteFallback {
       }
     }
     for (const link of this.ownLinks()) addLink(this.self, link.peer, link.rttMs)
-    for (const record of this.linkState.all()) {
+    const records = this.linkState.all()
+    const listed = new Map(records.map((record) => [record.peerId, new Set(record.links.map((link) => link.peer))]))
+    for (const record of records) {
       nodes.add(record.peerId)
-      // This node's own links are measured here and live; what others say about them may be a record old.
-      for (const link of record.links) if (link.peer !== this.self) addLink(record.peerId, link.peer, link.rttMs)
+      for (const link of record.links) {
+        // This node's own links are measured here and live; what others say about them may be a record old. Other
+        // links count as routes count them (topology-graph.ts): when the far end, if it has a record, lists them back.
+        if (link.peer === this.self || listed.get(link.peer)?.has(record.peerId) === false) continue
+        addLink(record.peerId, link.peer, link.rttMs)
+      }
     }
     const routes: Topology['routes'] = {}
     for (const [destination, route] of this.table.entries()) {

@@ -53,11 +53,24 @@ export async function assembleLibp2p(
       inboundConnectionThreshold: network.inboundConnectionThreshold,
       dialTimeout: network.dialTimeoutMs,
     },
-    connectionMonitor: { pingInterval: Math.max(1_000, Math.min(network.presenceIntervalMs, 10_000)) },
+    // libp2p's monitor measures each connection's round trip; it does not close one whose ping is late. Liveness is the
+    // failure detector's call (health/): on a loaded host a late ping is a busy event loop, not a dead link, and
+    // closing those links made a 100-peer mesh churn through thousands of reconnections (bench mesh-scale).
+    connectionMonitor: { pingInterval: Math.max(1_000, Math.min(network.presenceIntervalMs, 10_000)), abortConnectionOnPingFailure: false },
     services: {
       identify: identify(),
-      ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      // Two pingers share the protocol on every link: libp2p's connection monitor and the failure detector. With
+      // ping's defaults (1 outbound, 2 inbound streams a connection) they collided on loaded hosts and the
+      // detector's pings failed with TooManyOutboundProtocolStreamsError: missed heartbeats, false dead verdicts.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 8 }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // Gossipsub scores a peer down once more than 10 peers share its IP address (a Sybil defence) and drops
+        // negative peers from its mesh: a node with over 10 links from peers on its own machine then relayed nothing
+        // at all, and presence never crossed two hops (bench mesh-scale). Peers on this machine are its operator's.
+        scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
+      }),
     },
   })
 }

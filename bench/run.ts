@@ -8,10 +8,12 @@ import { parseArgs } from 'node:util'
 import { bundleBenchmark } from './bundle.js'
 import { failureDetectionBenchmark } from './failure-detection.js'
 import { matmulBenchmark } from './matmul.js'
+import { meshScaleBenchmark } from './mesh-scale.js'
 import { monitoringBenchmark } from './monitoring.js'
 import { placementBenchmark } from './placement.js'
 import { routingBenchmark } from './routing.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
+import { simulationBenchmark } from './simulation.js'
 import type { Benchmark } from './support/benchmark.js'
 import { tasksBenchmark } from './tasks.js'
 import { tokensBenchmark } from './tokens.js'
@@ -30,6 +32,8 @@ const BENCHMARKS: Benchmark[] = [
   matmulBenchmark,
   monitoringBenchmark,
   failureDetectionBenchmark,
+  meshScaleBenchmark,
+  simulationBenchmark,
 ]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 

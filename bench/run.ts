@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { bundleBenchmark } from './bundle.js'
+import { failoverBenchmark } from './failover.js'
 import { failureDetectionBenchmark } from './failure-detection.js'
 import { matmulBenchmark } from './matmul.js'
 import { meshScaleBenchmark } from './mesh-scale.js'
@@ -32,6 +33,7 @@ const BENCHMARKS: Benchmark[] = [
   matmulBenchmark,
   monitoringBenchmark,
   failureDetectionBenchmark,
+  failoverBenchmark,
   meshScaleBenchmark,
   simulationBenchmark,
 ]

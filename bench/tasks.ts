@@ -12,8 +12,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeToken, issueToken, type NoodleNode } from '@noodlenet/shared'
-import { startBenchNode } from './support/bench-node.js'
-import { type BenchProcess, startBenchProcess } from './support/bench-process.js'
+import { heardFrom, startBenchNode } from './support/bench-node.js'
+import { startBenchProcess } from './support/bench-process.js'
 import type { Benchmark, BenchOptions, BenchReport } from './support/benchmark.js'
 import { BULK_PAYLOAD_BYTES, MAX_RAW_STREAMS, RAW_ECHO } from './support/echo-protocols.js'
 import { LatencySamples, type LatencySummary } from './support/latency.js'
@@ -135,31 +135,6 @@ function taskEcho(submitter: NoodleNode, executor: string): RawEcho {
     if (!(output instanceof Uint8Array) || output.byteLength !== payload.byteLength) {
       throw new Error(`echo task returned ${describe(output)}, sent ${payload.byteLength} bytes`)
     }
-  }
-}
-
-/** Waits until the submitter has the executor's profile (the scheduler places only on peers it knows), asking the
- *  executor to publish it until it arrives: gossipsub drops a message published before the peers exchange their
- *  subscriptions. */
-async function heardFrom(submitter: NoodleNode, server: BenchProcess): Promise<void> {
-  if (submitter.presence.get(server.peerId) !== undefined) return
-  let onUpdate: ((event: CustomEvent<{ peerId: string }>) => void) | undefined
-  const heard = new Promise<void>((resolve) => {
-    onUpdate = (event) => {
-      if (event.detail.peerId === server.peerId) resolve()
-    }
-    submitter.presence.addEventListener('presence:update', onUpdate)
-  })
-  server.send('publish')
-  const ask = setInterval(() => server.send('publish'), 250)
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error("the executor's profile did not arrive within 20 s")), 20_000).unref(),
-  )
-  try {
-    await Promise.race([heard, timeout])
-  } finally {
-    clearInterval(ask)
-    if (onUpdate !== undefined) submitter.presence.removeEventListener('presence:update', onUpdate)
   }
 }
 

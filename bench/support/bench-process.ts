@@ -16,6 +16,8 @@ export interface BenchProcess {
   /** Sends one command line to its stdin. */
   send(line: string): void
   stop(): Promise<void>
+  /** Sends it `signal` (SIGKILL: no goodbye) and, for SIGKILL, waits for it to exit (SIGSTOP leaves it stopped). */
+  kill(signal?: NodeJS.Signals): Promise<void>
 }
 
 export async function startBenchProcess(script: string, args: string[] = []): Promise<BenchProcess> {
@@ -43,8 +45,13 @@ export async function startBenchProcess(script: string, args: string[] = []): Pr
     send(line) {
       child.stdin?.write(`${line}\n`)
     },
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill(signal)
+      if (signal === 'SIGKILL') await exited
+    },
     async stop() {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return
       child.stdin?.end()
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
       await exited

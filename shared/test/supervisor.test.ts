@@ -85,6 +85,18 @@ describe('supervision', () => {
     expect(record).toMatchObject({ component: 'executor', delayMs: 500 })
   })
 
+  it('a gossip event that breaks the task service is caught and counted; the node goes on serving', async () => {
+    const node = await startNode({
+      ...testPlatform(),
+      taskExecutor: () => new BreakableExecutor(),
+    })
+    // A profile with no hardware: the scheduler's candidate cannot be made from it. Unguarded, the throw would
+    // surface as an uncaught exception from the emitter (and fail this test).
+    expect(() => node.presence.dispatchEvent(new CustomEvent('presence:update', { detail: { peerId: 'bogus' } }))).not.toThrow()
+    expect(node.metrics.render()).toContain('noodlenet_component_failures_total{component="tasks.presence"} 1')
+    expect(await node.run('echo', 'still here')).toBe('still here')
+  })
+
   it('restarts back off, doubling per failure; a guarded handler that throws is caught and counted', async () => {
     const logs = new MemorySink()
     const metrics = new NodeMetrics()

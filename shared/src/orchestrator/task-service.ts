@@ -225,6 +225,14 @@ export class TaskService {
   constructor(components: TaskServiceComponents) {
     this.components = components
     this.log = components.logger
+    const supervisor = components.supervisor
+    if (supervisor !== undefined) {
+      // Gossip and health events are the outside world's input: a profile or verdict that trips a bug here is
+      // logged and counted, never an uncaught exception in the emitter (which ends a Node process).
+      this.onUpdate = supervisor.guard('tasks.presence', this.onUpdate)
+      this.onExpire = supervisor.guard('tasks.presence', this.onExpire)
+      this.onPeerDead = supervisor.guard('tasks.health', this.onPeerDead)
+    }
     this.queue = new TaskQueue<Pending>({
       onExpired: (entry, error) => this.settle(entry, error),
     })

@@ -42,6 +42,18 @@ describe('task leases', () => {
     expect(leases.revoke('dead')).toEqual([])
   })
 
+  it("a lease granted longer (a throttled peer's) lasts its own length", () => {
+    const { leases, clock } = table()
+    leases.grant('tab', 'task-1', 4_000)
+    leases.grant('server', 'task-2')
+    clock.now = 1_000
+    expect(leases.expire().map((lease) => lease.owner)).toEqual(['task-2'])
+    clock.now = 3_999
+    expect(leases.expire()).toEqual([])
+    clock.now = 4_000
+    expect(leases.expire().map((lease) => lease.owner)).toEqual(['task-1'])
+  })
+
   it('a released lease never lapses', () => {
     const { leases, clock } = table()
     const lease = leases.grant('peer', 'task')

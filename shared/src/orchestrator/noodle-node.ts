@@ -227,7 +227,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       health: (peerId) => this.health.state(peerId),
       detector: this.health,
       recoveryMetrics: metrics,
-      recovery: this.config.scheduler,
+      recovery: { ...this.config.scheduler, throttledFactor: this.config.health.throttledFactor },
       supervisor: this.supervisor,
     })
     this.alerting = new Alerting({

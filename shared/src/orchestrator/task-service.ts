@@ -134,6 +134,9 @@ export interface RecoverySettings {
   retryBudgetFloor: number
   /** Tasks waiting here (with this node's executor full) beyond which the lowest priorities are shed. */
   shedQueueLength: number
+  /** A peer whose profile says it runs throttled (a hidden tab) gets leases this many times longer, as the failure
+   *  detector widens its window (config health.throttledFactor). */
+  throttledFactor: number
 }
 
 /** What TaskService needs of the failure detector. */
@@ -197,6 +200,7 @@ export class TaskService {
   readonly breakers: BreakerBoard
   private readonly retryBudget: RetryBudget
   private readonly shedQueueLength: number
+  private readonly throttledFactor: number
   /** Replica outputs each peer returned that the others outvoted (or that matched no majority). */
   readonly disagreements = new Map<string, number>()
   /** Leases on the tasks running on other peers, swept every quarter lease. */
@@ -250,6 +254,7 @@ export class TaskService {
     })
     this.breakers.onChange = (peer, state, previous) => this.breakerChanged(peer, state, previous)
     this.shedQueueLength = recovery.shedQueueLength ?? LIMITS.shedQueueLength
+    this.throttledFactor = recovery.throttledFactor ?? LIMITS.healthThrottledFactor
     this.retryBudget = new RetryBudget({
       percent: recovery.retryBudgetPercent ?? LIMITS.retryBudgetPercent,
       floor: recovery.retryBudgetFloor ?? LIMITS.retryBudgetFloor,
@@ -644,7 +649,7 @@ export class TaskService {
     }
     pending.live++
     if (entry.attempts === 1) this.retryBudget.sent()
-    const lease = peer.local ? undefined : this.leases?.grant(peer.peerId, entry)
+    const lease = peer.local ? undefined : this.leases?.grant(peer.peerId, entry, this.leaseMsFor(peer.peerId))
     if (!peer.local) this.breakers.sending(peer.peerId)
     try {
       const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending, lease)
@@ -725,13 +730,20 @@ export class TaskService {
       timeoutMs,
       signal: pending.controller.signal,
       capability: pending.token,
-      ...(lease === undefined ? {} : { heartbeatMs: this.heartbeatMs, onHeartbeat: () => this.renew(lease) }),
+      ...(lease === undefined
+        ? {}
+        : {
+            heartbeatMs: Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
+            onHeartbeat: () => this.renew(lease),
+          }),
     })
   }
 
-  /** How often executors send heartbeats for our tasks (ms): a few per lease. */
-  private get heartbeatMs(): number {
-    return Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor((this.leases?.leaseMs ?? 0) / LIMITS.taskHeartbeatsPerLease))
+  /** The lease for a task on `peer`: longer when its profile says it runs throttled (a hidden tab's timers fire
+   *  once a second at best), as the failure detector's window is. */
+  private leaseMsFor(peer: string): number | undefined {
+    if (this.components.presence.get(peer)?.throttled !== true) return undefined
+    return (this.leases?.leaseMs ?? 0) * this.throttledFactor
   }
 
   private renew(lease: TaskLease<QueuedTask<Pending>>): void {

@@ -8,6 +8,8 @@ export interface TaskLease<T> {
   readonly peer: string
   /** What the lease is for (the owner's queue entry). */
   readonly owner: T
+  /** How long it lasts without a heartbeat (ms): longer for a peer that says it runs throttled. */
+  readonly leaseMs: number
   /** When a heartbeat last renewed it (the table's clock, ms). */
   renewedAt: number
   /** Set once it expired or was revoked: the attempt it covers no longer counts, whatever it answers. */
@@ -15,7 +17,7 @@ export interface TaskLease<T> {
 }
 
 export interface LeaseTableOptions {
-  /** How long a lease lasts without a heartbeat (ms). */
+  /** How long a lease lasts without a heartbeat (ms), unless grant() says otherwise. */
   leaseMs: number
   /** Clock in ms (tests pass their own). */
   now?: () => number
@@ -36,9 +38,9 @@ export class LeaseTable<T> {
     return this.#leases.size
   }
 
-  /** A lease for an attempt on `peer`, running from now. */
-  grant(peer: string, owner: T): TaskLease<T> {
-    const lease: TaskLease<T> = { peer, owner, renewedAt: this.#now(), lapsed: false }
+  /** A lease for an attempt on `peer`, running from now, lasting `leaseMs` without a heartbeat. */
+  grant(peer: string, owner: T, leaseMs = this.leaseMs): TaskLease<T> {
+    const lease: TaskLease<T> = { peer, owner, leaseMs, renewedAt: this.#now(), lapsed: false }
     this.#leases.add(lease)
     return lease
   }
@@ -55,10 +57,10 @@ export class LeaseTable<T> {
 
   /** Leases whose executor has been silent for leaseMs, now lapsed and removed. */
   expire(): TaskLease<T>[] {
-    const cutoff = this.#now() - this.leaseMs
+    const now = this.#now()
     const expired: TaskLease<T>[] = []
     for (const lease of this.#leases) {
-      if (lease.renewedAt > cutoff) continue
+      if (lease.renewedAt + lease.leaseMs > now) continue
       lease.lapsed = true
       this.#leases.delete(lease)
       expired.push(lease)

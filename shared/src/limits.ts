@@ -250,6 +250,9 @@ export const LIMITS = {
   /** Floor of the interval deviation, as a fraction of the heartbeat interval: a perfectly regular peer would
    *  otherwise be suspected at the first small delay. */
   healthMinStdDeviationFraction: 0.2,
+  /** Pings over one direct link that fail in a row (each times out after 4 heartbeats) before the link is closed as
+   *  dead, whatever gossip relayed through others says of the peer: 2, so one ping lost on a loaded host does not. */
+  healthLinkDeadPings: 2,
   /** Phi at which a peer becomes suspect (1 in 1,000 that a live peer is this late) and dead (1 in 10^8). */
   healthSuspectPhi: 3,
   healthDeadPhi: 8,
@@ -283,6 +286,10 @@ export const LIMITS = {
   routeMaxHops: 16,
   /** How long a peer whose direct dial failed is reached through routes before dialling it again (ms). */
   routeDirectRetryMs: 30_000,
+  /** How long a request waits for a dial to a peer it has no connection to before it takes a route instead (ms; at
+   *  most a third of the request's deadline). A dial on loopback or a LAN takes milliseconds; one into a cut link,
+   *  the OS's whole connect timeout. */
+  routeDialBudgetMs: 3_000,
   /** A routed request older than this (by the source's clock), or whose nonce was seen within it, is refused: replay
    *  protection against relays. Clocks of peers must agree to within it. */
   routeReplayWindowMs: 300_000,

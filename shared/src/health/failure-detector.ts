@@ -26,6 +26,9 @@ export interface FailureDetectorEvents {
   'peer:alive': CustomEvent<PeerHealthChange>
   'peer:suspect': CustomEvent<PeerHealthChange>
   'peer:dead': CustomEvent<PeerHealthChange>
+  /** The direct link to a peer stopped answering pings (LIMITS.healthLinkDeadPings in a row) while the peer itself
+   *  may still be heard through others: a cut cable, not a dead peer. The node closes that connection. */
+  'link:dead': CustomEvent<{ peerId: string; failedPings: number }>
 }
 
 /** One row of GET /api/health/peers. */
@@ -68,6 +71,8 @@ interface Tracked {
   /** When it was declared dead (for forgetting it). */
   deadAt: number
   pinging: boolean
+  /** Pings over the direct link that failed in a row. */
+  failedPings: number
   /** Smoothed round trip of its ping answers (ms), for route costs (routing/router.ts). */
   rttMs?: number
 }
@@ -155,6 +160,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
         throttled: tracked?.throttled ?? false,
         deadAt: 0,
         pinging: tracked?.pinging ?? false,
+        failedPings: 0,
       }
       this.peers.set(peerId, tracked)
     }
@@ -234,6 +240,7 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
       source.ping(peer, { signal: AbortSignal.timeout(timeoutMs) }).then(
         (rtt) => {
           tracked.pinging = false
+          tracked.failedPings = 0
           if (typeof rtt === 'number' && Number.isFinite(rtt)) {
             tracked.rttMs = tracked.rttMs === undefined ? rtt : tracked.rttMs * (1 - RTT_SMOOTHING) + rtt * RTT_SMOOTHING
           }
@@ -242,6 +249,10 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
         (err: unknown) => {
           tracked.pinging = false
           this.components.logger.debug({ err, peerId }, 'ping failed')
+          if (++tracked.failedPings < LIMITS.healthLinkDeadPings || this.tickTimer === undefined) return
+          this.components.logger.warning({ remotePeer: peerId, failedPings: tracked.failedPings }, 'link dead: closing it')
+          this.safeDispatchEvent('link:dead', { detail: { peerId, failedPings: tracked.failedPings } })
+          tracked.failedPings = 0
         },
       )
     }

@@ -262,12 +262,14 @@ export class RpcService {
         try {
           if (this.fallback?.prefersRoute(peer, definition.protocol) === true)
             return await this.fallback.request(peer, definition, body, options)
-          lease = await this.acquire(peer, definition.protocol, key, deadline.aim(new AbortController()))
+          lease = await this.dial(peer, definition.protocol, key, deadline, timeoutMs)
         } catch (err) {
           const error = this.failure(err, peer, definition.protocol, options, timeoutMs, deadline.timedOut)
-          // No link and no dial: a route through other peers may still reach it (routing/router.ts).
-          if (this.fallback !== undefined && error.code === 'PEER_UNREACHABLE')
-            return await this.fallback.request(peer, definition, body, options, error)
+          // No link and no dial: a route through other peers may still reach it (routing/router.ts), in the time left.
+          if (this.fallback !== undefined && error.code === 'PEER_UNREACHABLE') {
+            const left = Math.max(1, Math.floor(timeoutMs - deadline.elapsedMs()))
+            return await this.fallback.request(peer, definition, body, { ...options, timeoutMs: left }, error)
+          }
           throw error
         }
       }
@@ -365,6 +367,22 @@ export class RpcService {
     }
   }
 
+  /** A stream for a request to a peer with no idle one. With nothing open to the peer and routes to fall back on,
+   *  the dial gets a share of the deadline (LIMITS.routeDialBudgetMs, at most a third): a pulled cable answers a
+   *  dial with silence, and waiting out the whole deadline would leave the route no time. */
+  private async dial(peer: PeerId, protocol: string, key: string, deadline: RequestDeadline, timeoutMs: number): Promise<Lease> {
+    const controller = new AbortController()
+    const signal = deadline.aim(controller)
+    if (this.fallback === undefined || this.libp2p.getConnections(peer).length > 0) return this.acquire(peer, protocol, key, signal)
+    const budgetMs = Math.min(LIMITS.routeDialBudgetMs, timeoutMs / 3)
+    const timer = setTimeout(() => controller.abort(new Error(`no answer to the dial within ${Math.round(budgetMs)} ms`)), budgetMs)
+    try {
+      return await this.acquire(peer, protocol, key, signal)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   private async acquire(peer: PeerId, protocol: string, key: string, signal: AbortSignal): Promise<Lease> {
     let pool = this.pools.get(key)
     if (pool === undefined) {
@@ -443,6 +461,7 @@ export class RpcService {
  *  full timeout, weak references for the GC) and a listener on a fresh AbortSignal several more. */
 class RequestDeadline {
   timedOut = false
+  private readonly startedAt = performance.now()
   private target: AbortController | undefined
   private cut = false
   private cutReason: unknown
@@ -464,6 +483,11 @@ class RequestDeadline {
     this.target = controller
     if (this.cut) controller?.abort(this.cutReason)
     return controller?.signal
+  }
+
+  /** Milliseconds since the request started. */
+  elapsedMs(): number {
+    return performance.now() - this.startedAt
   }
 
   clear(): void {

@@ -187,11 +187,14 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     for (const type of ['peer:alive', 'peer:suspect', 'peer:dead'] as const) {
       this.health.addEventListener(type, (evt) => this.safeDispatchEvent(type, { detail: evt.detail }))
     }
-    // A peer declared dead is hung up on (libp2p's own monitor does not close a link for one late ping: see
-    // net/libp2p.ts); if it was only stalled, the mesh maintainer or the peer itself dials again.
-    this.health.addEventListener('peer:dead', (evt) => {
-      libp2p.hangUp(peerIdFromString(evt.detail.peerId)).catch(() => {})
-    })
+    // A peer declared dead, or a link whose pings fail in a row, is hung up on (libp2p's own monitor does not close a
+    // link for one late ping: see net/libp2p.ts); if it was only stalled, the mesh maintainer or the peer dials again,
+    // and requests meanwhile go through routes (routing/).
+    for (const type of ['peer:dead', 'link:dead'] as const) {
+      this.health.addEventListener(type, (evt) => {
+        libp2p.hangUp(peerIdFromString(evt.detail.peerId)).catch(() => {})
+      })
+    }
     this.supervisor = new Supervisor({
       logger: componentLogger(logger, 'supervisor'),
       metrics,

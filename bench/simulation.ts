@@ -27,8 +27,11 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     const routes = routing(n, seed + 2)
     const detection = failureDetection(n, seed + 3, { seconds: options.quick || n > 1_000 ? 30 : 120, killShare: 0.01 })
     const placement = scheduling(n, seed + 4, { tasks: options.quick ? 1_000 : 3_000, load: 0.8, submitters: 10 })
-    const placementOne = scheduling(n, seed + 5, { tasks: options.quick ? 1_000 : 3_000, load: 0.8, submitters: 1 })
-    const result = { gossip, churn, routes, detection, placement, placementOne }
+    const tasks = options.quick ? 1_000 : 3_000
+    const placementOne = scheduling(n, seed + 5, { tasks, load: 0.8, submitters: 1 })
+    const placementNoTies = scheduling(n, seed + 4, { tasks, load: 0.8, submitters: 10, tieJitter: 0 })
+    const placementRtt = scheduling(n, seed + 4, { tasks, load: 0.8, submitters: 10, knownRtt: true })
+    const result = { gossip, churn, routes, detection, placement, placementOne, placementNoTies, placementRtt }
     json[String(n)] = result
     return result
   })
@@ -56,6 +59,16 @@ async function run(options: BenchOptions): Promise<BenchReport> {
     'placement, 1 submitter: mean ms ours / ideal',
     '',
     (r) => `${r.placementOne.ours.mean} / ${r.placementOne.ideal.mean} (${r.placementOne.ratio}×)`,
+  )
+  row(
+    '  10 submitters, ties not broken (before)',
+    '',
+    (r) => `${r.placementNoTies.ours.mean} / ${r.placementNoTies.ideal.mean} (${r.placementNoTies.ratio}×)`,
+  )
+  row(
+    '  10 submitters, link RTTs known to the model',
+    '',
+    (r) => `${r.placementRtt.ours.mean} / ${r.placementRtt.ideal.mean} (${r.placementRtt.ratio}×)`,
   )
   row('placement: ms per decision', '', (r) => r.placement.placeMsPerTask)
   const table = [machineLine(machine), formatTable(rows)].join('\n')

@@ -314,12 +314,13 @@ interface Worker {
 
 /** Workers of mixed sizes and speeds; tasks arrive (Poisson) at `load` of the mesh's capacity at `submitters`
  *  nodes, each placing with placeTask on what presence gossip said (republished every presenceIntervalMs) plus its
- *  own in-flight tasks, learning speeds from results as TaskService does. The ideal places each task where it
+ *  own in-flight tasks, learning speeds from results and breaking near-ties at random as TaskService does
+ *  (`tieJitter: 0` turns that off; `knownRtt` gives the cost model every link's round trip, as pings could). The ideal places each task where it
  *  finishes first, knowing every queue and speed exactly. */
 export function scheduling(
   workers: number,
   seed: number,
-  options: { tasks: number; load: number; submitters: number; strategy?: ScoringStrategy; knownRtt?: boolean },
+  options: { tasks: number; load: number; submitters: number; strategy?: ScoringStrategy; tieJitter?: number; knownRtt?: boolean },
 ): SchedulingResult {
   const { sim, net } = network(workers + options.submitters, seed)
   const CORES = [1, 2, 4, 4, 8, 8, 16]
@@ -403,6 +404,9 @@ export function scheduling(
       for (let w = 0; w < workers; w++) submitters[s].model.observeLink(`w${w}`, { rttMs: 2 * oneWay(s, w) })
   }
   const declaration = parseTask({ kernel: 'sim', input: null })
+  // What TaskService does around the task's strategy (fastest): near-ties broken at random, here from the seeded source.
+  const tieBreak: ScoringStrategy = (_task, _candidate, estimate) =>
+    estimate.totalMs * (1 + (options.tieJitter ?? LIMITS.placementTieJitter) * sim.random.next())
   const oursTimes: number[] = []
   let placeMs = 0
   const start = (w: number, run: () => void): void => {
@@ -430,7 +434,7 @@ export function scheduling(
         inFlight: submitter.inFlight,
         work: task.work,
         inputBytes: 0,
-        ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
+        strategy: options.strategy ?? tieBreak,
       })
       placeMs += performance.now() - placing
       const w = Number(peer.peerId.slice(1))

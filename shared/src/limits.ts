@@ -116,6 +116,9 @@ export const LIMITS = {
   /** Tasks a scheduler's queue holds while they wait for a peer (submitted, or handed back by a busy peer); a
    *  submission beyond it fails with TASK_BUSY. An entry costs ~200 B besides the input the app already holds. */
   schedulerQueueLimit: 10_000,
+  /** Placement scores closer than this share are ties, broken at random (a score is multiplied by 1 + up to this):
+   *  submitters that see the same gossiped loads then spread their tasks instead of all choosing one peer. */
+  placementTieJitter: 0.05,
   /** How soon a task that found no peer for a passing reason (the peers that qualify are down, busy or full) is
    *  tried again (ms). A task is never dropped for such a reason; only its deadline ends the wait. */
   schedulerRetryMs: 1_000,

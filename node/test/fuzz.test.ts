@@ -102,10 +102,7 @@ function streamInput(protocol: string): fc.Arbitrary<{ bytes: Uint8Array; kind: 
   const body = mutated(SEEDS[protocol] ?? {})
   const valid = (b: unknown) => ({ id: 1, timeoutMs: 5_000, cap: token, body: b })
   // Mostly a good envelope around a mutated body (it reaches the handler's checks), sometimes a mutated envelope.
-  const envelope = fc.oneof(
-    { weight: 3, arbitrary: body.map(valid) },
-    { weight: 1, arbitrary: body.chain((b) => mutated(valid(b))) },
-  )
+  const envelope = fc.oneof({ weight: 3, arbitrary: body.map(valid) }, { weight: 1, arbitrary: body.chain((b) => mutated(valid(b))) })
   const frame = (value: unknown): Uint8Array | undefined => {
     try {
       return lengthPrefixed(encodeFrame(value, FRAME_MAX))

@@ -432,8 +432,14 @@ export class TaskService {
         const finish = (): void => {
           if (decided || !vote.complete) return
           decided = true
-          if (signal?.aborted === true) return reject(new NoodleError('TASK_ABORTED', 'the task was cancelled', ''))
-          if (outcomes.size === 0 && errors.length > 0) return reject(errors[0])
+          if (signal?.aborted === true) {
+            reject(new NoodleError('TASK_ABORTED', 'the task was cancelled', ''))
+            return
+          }
+          if (outcomes.size === 0 && errors.length > 0) {
+            reject(errors[0])
+            return
+          }
           this.dissent(kernel, vote.dissenters())
           reject(
             new NoodleError(

@@ -16,6 +16,7 @@ import { routingBenchmark } from './routing.js'
 import { rpcRoundTripBenchmark } from './rpc-roundtrip.js'
 import { simulationBenchmark } from './simulation.js'
 import type { Benchmark } from './support/benchmark.js'
+import { updateBenchmarksDoc } from './support/docs-tables.js'
 import { tasksBenchmark } from './tasks.js'
 import { tokensBenchmark } from './tokens.js'
 import { webrtcBenchmark } from './webrtc.js'
@@ -38,13 +39,16 @@ const BENCHMARKS: Benchmark[] = [
   simulationBenchmark,
 ]
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
+const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url))
 
 const HELP = `Usage: pnpm bench [--quick] [name...]
 
-Runs NoodleNet's benchmarks, prints a table for each and writes bench/results/<name>.json.
+Runs NoodleNet's benchmarks, prints a table for each and writes bench/results/<name>.json. A full run also
+puts each table into docs/BENCHMARKS.md (its <!-- bench:NAME --> block).
 
 Options:
-  --quick     a short run (fewer iterations): a smoke test, not figures to quote
+  --quick     a short run (fewer iterations): a smoke test, not figures to quote; docs are left alone
+  --no-docs   do not touch docs/BENCHMARKS.md
   -h, --help  show this help
 
 Benchmarks (a name argument runs those whose name contains it):
@@ -75,14 +79,23 @@ async function main(): Promise<number> {
     process.stdout.write(`${report.table}\n\n`)
     const file = `${RESULTS}${benchmark.name}.json`
     await writeFile(file, `${JSON.stringify(report.json, null, 2)}\n`)
-    process.stdout.write(`wrote ${file}\n\n`)
+    process.stdout.write(`wrote ${file}\n`)
+    if (!args.values.quick && !args.values['no-docs']) {
+      await updateBenchmarksDoc(DOC, benchmark.name, report.table)
+      process.stdout.write(`updated docs/BENCHMARKS.md (${benchmark.name})\n`)
+    }
+    process.stdout.write('\n')
   }
   return 0
 }
 
 function parseCommandLine() {
   return parseArgs({
-    options: { quick: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      'no-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     allowPositionals: true,
   })
 }

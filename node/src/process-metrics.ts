@@ -4,7 +4,8 @@
 // graphs next to the mesh. Read when /metrics is rendered; nothing runs in between except the event-loop histogram.
 
 import { readdirSync } from 'node:fs'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
+import { getHeapStatistics } from 'node:v8'
 import type { MetricsRegistry } from '@noodlenet/shared'
 
 /** Registers the process gauges in `registry`; returns a function that stops the event-loop sampling. */
@@ -24,6 +25,17 @@ export function registerProcessMetrics(registry: MetricsRegistry): () => void {
     help: 'Event-loop delay since the previous scrape: its median (p50), 99th percentile (p99) and max.',
     labels: ['stat'],
   })
+  const afterGc = registry.gauge('nodejs_heap_used_after_gc_bytes', {
+    help: 'V8 heap in use just after the latest full (mark-sweep-compact) collection: the floor that a leak raises.',
+  })
+  const collections = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        afterGc.set(undefined, getHeapStatistics().used_heap_size)
+      }
+    }
+  })
+  collections.observe({ entryTypes: ['gc'] })
   const delay = monitorEventLoopDelay({ resolution: 20 })
   delay.enable()
   const seen = new Set<string>()
@@ -49,7 +61,10 @@ export function registerProcessMetrics(registry: MetricsRegistry): () => void {
       delay.reset()
     }
   })
-  return () => delay.disable()
+  return () => {
+    delay.disable()
+    collections.disconnect()
+  }
 }
 
 function openFds(): number {

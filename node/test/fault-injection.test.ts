@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeToken, issueToken } from '@noodlenet/shared'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NetworkNamespace, VethLink } from './support/netns.js'
 import { CLI, PeerProcess, type Ready } from './support/peer-process.js'
+import { taskToken } from './support/task-token.js'
 
 interface Site {
   ns: NetworkNamespace
@@ -98,15 +98,7 @@ describe.skipIf(skip !== undefined)('fault injection between peer processes in n
       '--bootstrap',
       tcpOn(siteB.ready, links.bc.addrA),
     ])
-    token = encodeToken(
-      await issueToken({
-        key: root,
-        audience: siteA.ready.peerId,
-        command: '/task/run',
-        policy: { level: 'PUBLIC', kernels: ['echo', 'delay'] },
-        expires: Math.floor(Date.now() / 1000) + 3600,
-      }),
-    )
+    token = await taskToken(root, siteA.ready.peerId, ['echo', 'delay'])
     for (const site of sites) {
       const others = sites.filter((other) => other !== site).map((other) => other.ready.peerId)
       await eventually(

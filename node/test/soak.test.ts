@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeToken, issueToken } from '@noodlenet/shared'
 import { afterAll, describe, expect, it } from 'vitest'
 import { TASK_RECORDS_MAX } from '../src/task-records.js'
 import { eventually, type PeerProcess, type Ready, startPeer } from './support/peer-process.js'
+import { taskToken } from './support/task-token.js'
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60)
 const SAMPLE_MS = Math.max(1000, (SECONDS * 1000) / 30)
@@ -79,15 +79,7 @@ describe('soak', () => {
         await eventually(async () => (await peer.api<unknown[]>('/api/peers')).length === 2, 30_000, 'a full mesh of three')
       }
       const submitter = peers[0]
-      const token = encodeToken(
-        await issueToken({
-          key: root,
-          audience: readyFirst.peerId,
-          command: '/task/run',
-          policy: { level: 'PUBLIC', kernels: ['echo'] },
-          expires: Math.floor(Date.now() / 1000) + SECONDS + 3600,
-        }),
-      )
+      const token = await taskToken(root, readyFirst.peerId, ['echo'], SECONDS + 3600)
 
       let sent = 0
       let correct = 0

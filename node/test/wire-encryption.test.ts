@@ -12,9 +12,9 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { encodeToken, issueToken } from '@noodlenet/shared'
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventually, type PeerProcess, startPeer } from './support/peer-process.js'
+import { taskToken } from './support/task-token.js'
 
 const TCPDUMP = '/usr/bin/tcpdump'
 const skip =
@@ -84,15 +84,7 @@ describe.skipIf(skip !== undefined)('encryption on the wire', () => {
       30_000,
       'the peers to connect',
     )
-    const token = encodeToken(
-      await issueToken({
-        key: root,
-        audience: readySubmitter.peerId,
-        command: '/task/run',
-        policy: { level: 'PUBLIC', kernels: ['echo'] },
-        expires: Math.floor(Date.now() / 1000) + 600,
-      }),
-    )
+    const token = await taskToken(root, readySubmitter.peerId, ['echo'], 600)
 
     const libp2pFile = join(dir, 'libp2p.pcap')
     const apiFile = join(dir, 'api.pcap')

@@ -254,8 +254,8 @@ export const LIMITS = {
    *  otherwise be suspected at the first small delay. */
   healthMinStdDeviationFraction: 0.2,
   /** Pings over one direct link that fail in a row (each times out after 4 heartbeats) before the link is closed as
-   *  dead, whatever gossip relayed through others says of the peer: 2, so one ping lost on a loaded host does not. */
-  healthLinkDeadPings: 2,
+   *  dead, whatever gossip relayed through others says of the peer: 3, so a ping or two lost on a loaded host do not. */
+  healthLinkDeadPings: 3,
   /** Phi at which a peer becomes suspect (1 in 1,000 that a live peer is this late) and dead (1 in 10^8). */
   healthSuspectPhi: 3,
   healthDeadPhi: 8,

@@ -13,6 +13,7 @@ const CONFIG = { suspectPhi: 3, deadPhi: 8, heartbeatMs: 1_000, throttledFactor:
 const PEER = '12D3KooWPeerA'
 
 class FakePresence extends TypedEventEmitter<{ 'presence:update': CustomEvent<NodeProfile> }> {
+  interval?: number
   gossip(peerId: string, throttled?: boolean): void {
     this.safeDispatchEvent('presence:update', { detail: { peerId, throttled } as NodeProfile })
   }
@@ -61,6 +62,36 @@ describe('FailureDetector', () => {
     expect(events[0].previous).toBeUndefined()
     expect(detector.state(PEER)).toBe('alive')
     expect(detector.phi(PEER)).toBeLessThan(1)
+    detector.stop()
+  })
+
+  it('a peer heard only through gossip (no link) every 5 s is never declared dead; once it stops, it is', () => {
+    const pings: PingSource = { peers: () => [], ping: async () => 1 }
+    const { presence, detector, events } = setup({ ping: pings })
+    presence.interval = 5_000
+    presence.gossip(PEER)
+    run(presence, 120_000, 5_000)
+    expect(events.map((e) => e.state)).toEqual(['alive'])
+    run(presence, 30_000)
+    expect(detector.state(PEER)).toBe('dead')
+    detector.stop()
+  })
+
+  it('a linked peer whose link just went keeps the narrow window: dead within 5 s', () => {
+    let linked = true
+    const peer = { toString: () => PEER } as PeerId
+    const pings: PingSource = { peers: () => (linked ? [peer] : []), ping: async () => 1 }
+    const { presence, detector, events } = setup({ ping: pings })
+    presence.interval = 5_000
+    presence.gossip(PEER)
+    run(presence, 30_000, 1_000)
+    linked = false
+    const silentFrom = Date.now()
+    run(presence, 10_000)
+    const dead = events.find((e) => e.state === 'dead')
+    expect(dead).toBeDefined()
+    expect(detector.state(PEER)).toBe('dead')
+    expect(dead?.silenceMs).toBeLessThan(5_000)
     detector.stop()
   })
 

@@ -101,6 +101,16 @@ describe('retry budget', () => {
     expect(budget.totals()).toEqual({ sent: 50, retried: 7 })
   })
 
+  it('allows a share of the outstanding tasks when they outnumber those sent in the window (a long map)', () => {
+    const clock = { now: 0 }
+    const budget = new RetryBudget({ percent: 10, floor: 2, windowMs: 10_000, now: () => clock.now })
+    for (let i = 0; i < 1_000; i++) budget.sent()
+    clock.now = 20_000 // the map was sent long ago; 750 of its tasks are still queued or running
+    let allowed = 0
+    while (budget.tryRetry(750)) allowed++
+    expect(allowed).toBe(2 + 75)
+  })
+
   it('forgets what left the window', () => {
     const clock = { now: 0 }
     const budget = new RetryBudget({ percent: 0, floor: 1, windowMs: 10_000, now: () => clock.now })

@@ -804,9 +804,10 @@ export class TaskService {
     // A task's first move is a failover, free: one executor dying takes its whole queue with it, and those tasks
     // did nothing wrong. A task that fails again draws on the budget, so a failing mesh at most doubles its load
     // before the budget caps it.
-    if (pending.retries > 0 && !this.retryBudget.tryRetry()) {
+    const { queued, inFlight } = this.stats()
+    if (pending.retries > 0 && !this.retryBudget.tryRetry(queued + inFlight)) {
       const { sent, retried } = this.retryBudget.totals()
-      return `this node's retry budget is spent (${retried} retries for ${sent} tasks in the last ${LIMITS.retryBudgetWindowMs / 1000} s)`
+      return `this node's retry budget is spent (${retried} retries for ${sent} tasks sent in the last ${LIMITS.retryBudgetWindowMs / 1000} s and ${queued + inFlight} outstanding)`
     }
     pending.retries++
     this.components.recoveryMetrics?.taskRetries.inc()

@@ -42,11 +42,14 @@ export class RetryBudget {
     this.#sent[this.#bucket()]++
   }
 
-  /** Takes one retry from the budget; false (and nothing taken) when it is spent. */
-  tryRetry(): boolean {
+  /** Takes one retry from the budget; false (and nothing taken) when it is spent. `outstanding`: tasks this node
+   *  has queued or running now. The allowance is a share of the larger of those and the tasks sent in the window:
+   *  a big map sends its tasks at once and runs them for longer than the window, and peers dying late in it must not
+   *  find a budget that has aged to its floor (a 1,000-task map lost half its tasks to that in bench mesh-scale). */
+  tryRetry(outstanding = 0): boolean {
     const index = this.#bucket()
     const { sent, retried } = this.totals()
-    if (retried + 1 > this.#options.floor + (this.#options.percent / 100) * sent) return false
+    if (retried + 1 > this.#options.floor + (this.#options.percent / 100) * Math.max(sent, outstanding)) return false
     this.#retried[index]++
     return true
   }

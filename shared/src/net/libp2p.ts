@@ -49,6 +49,10 @@ export async function assembleLibp2p(
     connectionGater: withDeniedPeers(platform.connectionGater, network.denyPeers),
     metrics,
     connectionManager: {
+      // Peers on this machine are its operator's: exempt from the per-host rate limit and the pending-connection
+      // cap, which on loopback count every local peer as one host (with 50 peers on one machine a newcomer's dials
+      // were refused for minutes; bench mesh-scale).
+      allow: ['/ip4/127.0.0.1', '/ip6/::1'],
       maxConnections: network.maxConnections,
       inboundConnectionThreshold: network.inboundConnectionThreshold,
       dialTimeout: network.dialTimeoutMs,

@@ -234,6 +234,11 @@ export class RpcService {
         await frames.write({ id: envelope.id, ok: true, body: result })
       } catch (err) {
         clearInterval(beat)
+        // The caller went away (its deadline, a lost link) before the answer could be written: nothing failed here.
+        if ((err as Error)?.name === 'StreamStateError') {
+          this.logger.debug({ traceId: context.traceId, protocol: definition.protocol }, 'caller gone before the answer')
+          break
+        }
         if (!(err instanceof NoodleError)) {
           this.logger.error({ traceId: context.traceId, protocol: definition.protocol, err }, 'handler failed')
         }

@@ -11,7 +11,12 @@ import { describeMachine, machineLine } from './support/machine.js'
 import { Mesh, runScaleScenario } from './support/mesh-harness.js'
 import { formatTable } from './support/table.js'
 
-const FULL = { peers: 100, perProcess: 10, tasks: 1_000, delayMs: 50 }
+/** MESH_SCALE_PEERS overrides the size of a full run (a tenth of them to a process, at least 5). */
+const peersOverride = Number(process.env.MESH_SCALE_PEERS ?? Number.NaN)
+const FULL =
+  Number.isInteger(peersOverride) && peersOverride >= 5
+    ? { peers: peersOverride, perProcess: Math.max(5, Math.round(peersOverride / 10)), tasks: 1_000, delayMs: 50 }
+    : { peers: 100, perProcess: 10, tasks: 1_000, delayMs: 50 }
 const QUICK = { peers: 20, perProcess: 5, tasks: 200, delayMs: 50 }
 
 export const meshScaleBenchmark: Benchmark = {

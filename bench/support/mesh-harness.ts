@@ -147,7 +147,7 @@ export class Mesh {
         source: 'mesh-harness',
         values: {
           network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, presenceIntervalMs: this.options.presenceIntervalMs, bootstrap },
-          monitoring: { logLevel: 'ERROR' },
+          monitoring: { logLevel: process.env.MESH_HOST_LOG_LEVEL ?? 'ERROR' },
         },
       },
     ])
@@ -209,10 +209,11 @@ export interface ScaleResult {
   kill: { tasks: number; correct: number; duplicates: number; failed: string[]; ms: number; peersKilled: number; ranOnKilled: number }
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state === undefined ? '' : ` (${state()})`}`)
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
 }
@@ -226,7 +227,12 @@ export async function runScaleScenario(mesh: Mesh, options: ScaleOptions, log: (
   // Heard at least once: under load a profile may lapse from the directory for a moment and come back.
   const heard = new Set(submitter.presence.profiles().map((profile) => profile.peerId))
   submitter.addEventListener('presence:update', (evt) => heard.add(evt.detail.peerId))
-  await until(() => heard.size >= peers, options.timeoutMs, `the submitter to hear all ${peers} peers`)
+  await until(
+    () => heard.size >= peers,
+    options.timeoutMs,
+    `the submitter to hear all ${peers} peers`,
+    () => `heard ${heard.size}`,
+  )
   const formedMs = Date.now() - started
   log(`formed: the submitter heard all ${peers} peers in ${formedMs} ms`)
 

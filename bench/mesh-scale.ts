@@ -46,7 +46,7 @@ async function run(options: BenchOptions): Promise<BenchReport> {
         ['map: peers that ran tasks', result.map.peersUsed],
         ['map with kills: peers killed', result.kill.peersKilled],
         ['map with kills: tasks correct', `${result.kill.correct}/${result.kill.tasks}`],
-        ['map with kills: duplicated, failed', `${result.kill.duplicates}, ${result.kill.failed.length}`],
+        ['map with kills: duplicated, failed', `${result.kill.duplicates}, ${result.kill.failedCount}`],
         ['map with kills: time (ms)', result.kill.ms],
       ]),
     ].join('\n')

@@ -206,7 +206,17 @@ export interface ScaleResult {
   formedMs: number
   presenceReachMs: { p50: number; p99: number; max: number; peers: number }
   map: { tasks: number; correct: number; ms: number; perSecond: number; peersUsed: number }
-  kill: { tasks: number; correct: number; duplicates: number; failed: string[]; ms: number; peersKilled: number; ranOnKilled: number }
+  kill: {
+    tasks: number
+    correct: number
+    duplicates: number
+    /** Tasks that failed, and the first ten of their errors. */
+    failedCount: number
+    failed: string[]
+    ms: number
+    peersKilled: number
+    ranOnKilled: number
+  }
 }
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, state?: () => string): Promise<void> {
@@ -304,6 +314,7 @@ export async function runScaleScenario(mesh: Mesh, options: ScaleOptions, log: (
     tasks: options.tasks,
     correct: killCorrect,
     duplicates: [...seen.values()].filter((n) => n > 1).length,
+    failedCount: failed.length,
     failed: failed.slice(0, 10),
     ms: Math.round(performance.now() - killStarted),
     peersKilled: killed.size,

@@ -849,7 +849,12 @@ export class TaskService {
     // another GPU the same way, so it fails here (docs/KERNELS.md).
     const unstoppable = error.code === 'REQUEST_TIMEOUT' && entry.task.kernel === 'wgsl'
     if (LOST_PEER.has(error.code) && !unstoppable) {
-      const refusal = this.retryRefusal(entry)
+      // A peer that could not be reached at all never got the task: trying another peer adds no load anywhere, so it
+      // is not a retry for the budget (peers killed in a big map stay candidates until their profiles expire, and each
+      // placement on one cost a retry: 355 of 1,000 tasks failed with 5 of 30 peers killed, bench mesh-scale).
+      // Bounded all the same: past 4 × retryMaxPerTask placements even those count.
+      const unreached = error.code === 'PEER_UNREACHABLE' && entry.attempts <= 4 * LIMITS.retryMaxPerTask
+      const refusal = unreached ? undefined : this.retryRefusal(entry)
       if (refusal !== undefined) {
         this.settle(
           entry,

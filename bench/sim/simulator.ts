@@ -3,6 +3,7 @@
 // clock as a function (`now`), so it runs on simulated time unchanged.
 
 import { BinaryHeap } from '../../shared/src/scheduler/binary-heap.js'
+import { random } from '../support/micro-timing.js'
 
 interface Event {
   at: number
@@ -39,21 +40,14 @@ export class Simulator {
   }
 }
 
-/** mulberry32: small, fast, good enough for simulation, and reproducible from its seed. */
+/** Draws for the simulation, all from one seeded mulberry32 (bench/support/micro-timing.ts), so a run is
+ *  reproducible from its seed. */
 export class Random {
-  private state: number
+  /** Uniform in [0, 1). */
+  readonly next: () => number
 
   constructor(seed: number) {
-    this.state = seed >>> 0
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    this.next = random(seed)
   }
 
   /** Uniform integer in [0, n). */

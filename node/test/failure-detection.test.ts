@@ -8,16 +8,12 @@
 
 import { type ChildProcess, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
+import type { PeerHealthReport } from '@noodlenet/shared'
 import { afterEach, describe, expect, it } from 'vitest'
 import { eventually, type PeerProcess, startPeer } from './support/peer-process.js'
 
-interface HealthRow {
-  peerId: string
-  state: 'alive' | 'suspect' | 'dead'
-  phi: number
-  silenceMs: number
-  throttled: boolean
-}
+/** A row of GET /api/health/peers. */
+type HealthRow = PeerHealthReport
 
 const SOAK_SECONDS = Number(process.env.NOODLENET_FD_SOAK_SECONDS ?? 30)
 

@@ -12,7 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NetworkNamespace, VethLink } from './support/netns.js'
-import { CLI, PeerProcess, type Ready } from './support/peer-process.js'
+import { CLI, eventually, PeerProcess, type Ready } from './support/peer-process.js'
 import { taskToken } from './support/task-token.js'
 
 interface Site {
@@ -37,14 +37,6 @@ afterAll(async () => {
   for (const ns of made) ns.remove()
   if (dir !== '') rmSync(dir, { recursive: true, force: true })
 })
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
 
 const tcpOn = (ready: Ready, ip: string): string => {
   const addr = ready.addrs.find((a) => a.startsWith(`/ip4/${ip}/tcp/`))

@@ -63,14 +63,6 @@ export class NetworkNamespace {
     return stdout
   }
 
-  /** POSTs JSON to `url` from inside and parses the answer. */
-  async postJson<T>(url: string, body: unknown): Promise<T> {
-    const script =
-      "fetch(process.argv[1], { method: 'POST', headers: { 'content-type': 'application/json' }, body: process.argv[2] })" +
-      '.then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()) })'
-    return JSON.parse(await this.run(process.execPath, '-e', script, url, JSON.stringify(body))) as T
-  }
-
   remove(): void {
     try {
       execFileSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' })

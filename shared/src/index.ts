@@ -41,6 +41,7 @@ export {
   type PeerHealthReport,
 } from './health/failure-detector.js'
 export { PhiAccrualDetector, type PhiAccrualOptions, phiOf } from './health/phi-accrual.js'
+export { PING_PROTOCOL, PingStreams } from './health/ping-streams.js'
 export { LIMITS } from './limits.js'
 export { libp2pMetricName, libp2pMetrics, unitScale } from './monitoring/libp2p-metrics.js'
 export {

@@ -256,6 +256,10 @@ export const LIMITS = {
   /** Pings over one direct link that fail in a row (each times out after 4 heartbeats) before the link is closed as
    *  dead, whatever gossip relayed through others says of the peer: 3, so a ping or two lost on a loaded host do not. */
   healthLinkDeadPings: 3,
+  /** Longest a peer's kept ping stream is answered before the answerer resets it (ms; @libp2p/ping's `timeout`):
+   *  the pinger opens a new one, so each link's ping stream is renewed every 10 minutes, and a stream a peer holds
+   *  open (at most 8 a connection) is not held forever. */
+  pingStreamMaxMs: 600_000,
   /** Phi at which a peer becomes suspect (1 in 1,000 that a live peer is this late) and dead (1 in 10^8). */
   healthSuspectPhi: 3,
   healthDeadPhi: 8,

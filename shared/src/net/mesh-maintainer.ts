@@ -4,6 +4,7 @@
 // failures. Bootstrap peers stay candidates forever, so a mesh heals after its first peer restarts.
 
 import type { Libp2p, PeerId, PeerInfo } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../monitoring/logger.js'
 
 export interface MeshMaintainerComponents {
@@ -70,6 +71,25 @@ export class MeshMaintainer {
     clearInterval(this.timer)
     clearTimeout(this.soon)
     this.candidates.clear()
+  }
+
+  /** A peer heard of another way (its presence profile): a candidate, tried soon if the node lacks links. */
+  discovered(peerId: string): void {
+    if (!this.running) return
+    const known = this.candidates.get(peerId)
+    if (known !== undefined) {
+      this.remember(known.peer)
+      this.tickSoon()
+      return
+    }
+    let peer: PeerId
+    try {
+      peer = peerIdFromString(peerId)
+    } catch {
+      return
+    }
+    this.remember(peer)
+    this.tickSoon()
   }
 
   /** How many peers the maintainer knows of (connected or not). */

@@ -28,7 +28,9 @@ export function transportOf(addr: Multiaddr): TransportName {
   return 'other'
 }
 
-export function summarizePeers(libp2p: Libp2p): PeerSummary[] {
+/** Each open connection's peer; `rttMs` gives a peer's round trip (the failure detector's smoothed ping), else the
+ *  connection's own measure, if any. */
+export function summarizePeers(libp2p: Libp2p, rttMs?: (peerId: string) => number | undefined): PeerSummary[] {
   const byPeer = new Map<string, Connection[]>()
   for (const connection of libp2p.getConnections()) {
     if (connection.status !== 'open') continue
@@ -43,7 +45,7 @@ export function summarizePeers(libp2p: Libp2p): PeerSummary[] {
       encryption: connection.encryption ?? null,
       multiplexer: connection.multiplexer ?? null,
       direction: connection.direction,
-      rttMs: connection.rtt ?? null,
+      rttMs: rttMs?.(peerId) ?? connection.rtt ?? null,
       remoteAddr: connection.remoteAddr.toString(),
       connections: connections.length,
     }

@@ -3,8 +3,6 @@
 export const TOPICS = {
   /** NodeProfile of every peer, republished periodically. */
   presence: 'noodlenet/v1/presence',
-  /** @libp2p/pubsub-peer-discovery announcements (peer id and addresses). */
-  discovery: 'noodlenet/v1/discovery',
   /** Signed capability revocations. */
   revocations: 'noodlenet/v1/revocations',
   /** Alerts that fire and resolve on a peer (docs/ALERTING.md). */

@@ -11,6 +11,7 @@ import type { NoodleConfig } from '../config/schema.js'
 import { CpuExecutor } from '../exec/executor.js'
 import { CpuTaskExecutor } from '../exec/task-executor.js'
 import { FailureDetector, type FailureDetectorEvents } from '../health/failure-detector.js'
+import { PingStreams } from '../health/ping-streams.js'
 import { LIMITS } from '../limits.js'
 import { Alerting } from '../monitoring/alerting.js'
 import { libp2pMetrics } from '../monitoring/libp2p-metrics.js'
@@ -76,6 +77,10 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
   readonly tasks: TaskService
   /** Phi-accrual failure detection over presence gossip and pings (docs/HEALTH.md). */
   readonly health: FailureDetector
+  /** The failure detector's pings, each peer's on one kept stream (health/ping-streams.ts). */
+  private readonly pings: PingStreams
+  /** The address list each peer's profile last carried, joined (discovered()). */
+  private readonly knownAddrs = new Map<string, string>()
   /** Restarts a failed component (the executor) with backoff instead of letting it take the node down. */
   readonly supervisor: Supervisor
   /** Link-state routing: topology, route table and hop-by-hop forwarding (docs/ROUTING.md). */
@@ -163,11 +168,12 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       pinned: network.bootstrap.map(bootstrapPeerId),
       denied: (peer) => deniedPeers.has(peer.toString()),
     })
+    this.pings = new PingStreams(libp2p)
     this.health = new FailureDetector({
       config: this.config.health,
       logger: componentLogger(logger, 'health'),
       presence: this.presence,
-      ping: { peers: () => libp2p.getPeers(), ping: (peer, options) => libp2p.services.ping.ping(peer, options) },
+      ping: { peers: () => libp2p.getPeers(), ping: (peer, options) => this.pings.ping(peer, options) },
       selfThrottled: () => init.platform.isThrottled?.() === true,
       metrics,
     })
@@ -253,8 +259,14 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       executorLoad: () => this.tasks.executor?.load(),
       submitted: () => this.tasks.stats(),
     })
-    this.presence.addEventListener('presence:update', (evt) => this.safeDispatchEvent('presence:update', { detail: evt.detail }))
-    this.presence.addEventListener('presence:expire', (evt) => this.safeDispatchEvent('presence:expire', { detail: evt.detail }))
+    this.presence.addEventListener('presence:update', (evt) => {
+      this.discovered(evt.detail)
+      this.safeDispatchEvent('presence:update', { detail: evt.detail })
+    })
+    this.presence.addEventListener('presence:expire', (evt) => {
+      this.knownAddrs.delete(evt.detail.peerId)
+      this.safeDispatchEvent('presence:expire', { detail: evt.detail })
+    })
     libp2p.addEventListener('peer:connect', (evt) => {
       meshLogger.info({ remotePeer: evt.detail.toString() }, 'peer connected')
       metrics?.peerConnects.inc()
@@ -294,6 +306,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     }))
     await this.rpc.handle(ECHO_PROTOCOL, { command: '/node/echo', capability: 'required' }, async (request) => request)
     await this.presence.start()
+    this.pings.start()
     this.health.start()
     await this.router.start()
     await this.tasks.start()
@@ -317,6 +330,7 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     await this.supervisor.stop()
     await this.router.stop()
     this.health.stop()
+    this.pings.stop()
     await this.presence.stop()
     await this.revocationGossip.stop()
     await this.rpc.stop()
@@ -425,9 +439,33 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
     return this.router.topology()
   }
 
+  /** Presence is discovery: a profile carries the peer's addresses (only the peer itself can publish its profile),
+   *  so a new or changed address list goes into the peer store and the peer becomes a candidate for the mesh
+   *  maintainer. A separate discovery topic (@libp2p/pubsub-peer-discovery) sent the same addresses again and was a
+   *  third of an idle mesh's gossip (docs/decisions/0012-presence-is-discovery.md). */
+  private discovered(profile: NodeProfile): void {
+    const key = profile.addrs.join(' ')
+    if (profile.addrs.length === 0 || this.knownAddrs.get(profile.peerId) === key) {
+      this.mesh.discovered(profile.peerId)
+      return
+    }
+    this.knownAddrs.set(profile.peerId, key)
+    const addrs = profile.addrs.flatMap((addr) => {
+      try {
+        return [multiaddr(addr)]
+      } catch {
+        return []
+      }
+    })
+    this.libp2p.peerStore
+      .merge(peerIdFromString(profile.peerId), { multiaddrs: addrs })
+      .then(() => this.mesh.discovered(profile.peerId))
+      .catch((err: unknown) => this.logger.debug({ err, peer: profile.peerId }, 'could not store the addresses of a peer'))
+  }
+
   /** Connected peers, one entry each, as `/api/peers` shows them. */
   peers(): PeerSummary[] {
-    return summarizePeers(this.libp2p)
+    return summarizePeers(this.libp2p, (peerId) => this.health.rttMs(peerId))
   }
 
   /** Connected peers by the transport of their first open connection (noodlenet_peers_connected). */

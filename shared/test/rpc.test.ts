@@ -123,6 +123,19 @@ describe('requests and answers', () => {
     expect(openStreams(client, ECHO.protocol).map((stream) => stream.id)).toEqual([first.id])
   })
 
+  it('onSent fires once the request is on the stream, before the handler answers', async () => {
+    const { handler, started } = waitForAbort()
+    await server.rpc.handle(WAIT, OPEN, handler)
+    const events: string[] = []
+    const controller = new AbortController()
+    const request = client.rpc.request(server.peerId, WAIT, {}, { signal: controller.signal, onSent: () => events.push('sent') })
+    await started
+    events.push('handler started')
+    controller.abort()
+    expect((await rejection(request)).code).toBe('REQUEST_ABORTED')
+    expect(events).toEqual(['sent', 'handler started'])
+  })
+
   it('200 concurrent requests are each answered with their own response', async () => {
     await server.rpc.handle(WAIT, OPEN, async () => ({}))
     const texts = Array.from({ length: 200 }, (_, i) => `request ${i}`)

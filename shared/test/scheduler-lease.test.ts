@@ -1,5 +1,6 @@
 // Lease bookkeeping (scheduler/lease.ts): a lease lasts leaseMs from its grant or last renewal; sweeping returns
-// each lapsed lease once; a dead peer's leases are revoked together; a released lease never lapses.
+// each lapsed lease once; a dead peer's leases are revoked together; a released lease never lapses; a sweep the
+// owner ran late (its own stall) judges nobody.
 
 import { describe, expect, it } from 'vitest'
 import { LeaseTable } from '../src/scheduler/lease.js'
@@ -62,5 +63,27 @@ describe('task leases', () => {
     expect(leases.expire()).toEqual([])
     expect(leases.revoke('peer')).toEqual([])
     expect(lease.lapsed).toBe(false)
+  })
+
+  it("a sweep that runs late (the owner's own stall) lapses nothing and extends every lease by the stall", () => {
+    const { leases, clock } = table(1_000)
+    const sweepMs = 250
+    const lease = leases.grant('peer', 'task')
+    expect(leases.expire(sweepMs)).toEqual([])
+    // The owner's event loop was blocked for 3 s: the heartbeats that came meanwhile are still unread.
+    clock.now = 3_000
+    expect(leases.expire(sweepMs)).toEqual([])
+    expect(lease.lapsed).toBe(false)
+    // The next sweep is on time: still within the extended lease, and a heartbeat read in between renews it.
+    clock.now = 3_250
+    expect(leases.expire(sweepMs)).toEqual([])
+    leases.renew(lease)
+    // Silent for a whole lease after that, sweeps on time: it lapses as usual.
+    for (let t = 3_500; t < 4_250; t += sweepMs) {
+      clock.now = t
+      expect(leases.expire(sweepMs)).toEqual([])
+    }
+    clock.now = 4_250
+    expect(leases.expire(sweepMs).map((each) => each.owner)).toEqual(['task'])
   })
 })

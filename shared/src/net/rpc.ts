@@ -48,6 +48,9 @@ export interface RequestOptions {
    *  lease (orchestrator/task-service.ts) lives on them: silence means the executor is gone or stuck. */
   heartbeatMs?: number
   onHeartbeat?: () => void
+  /** Called once the request is written to a stream (after any dial). A task's lease counts from here: a slow dial
+   *  is not the executor's silence, and its first heartbeat cannot come sooner. */
+  onSent?: () => void
 }
 
 /** What a handler serves, for the gate: its command, level and whether it needs a capability, and how to read a
@@ -287,6 +290,7 @@ export class RpcService {
           { id, timeoutMs, traceId: options.traceId, cap: options.capability, hb: options.heartbeatMs, body },
           signal,
         )
+        options.onSent?.()
         let response = await lease.frames.read(RpcResponseSchema, signal)
         while (response?.ok === true && response.hb === true && response.id === id) {
           options.onHeartbeat?.()

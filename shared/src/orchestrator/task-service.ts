@@ -275,7 +275,8 @@ export class TaskService {
     this.components.presence.addEventListener('presence:expire', this.onExpire)
     this.components.detector?.addEventListener('peer:dead', this.onPeerDead)
     if (this.leases !== undefined) {
-      this.sweeper = setInterval(() => this.sweepLeases(), Math.max(10, this.leases.leaseMs / 4))
+      const sweepMs = Math.max(10, this.leases.leaseMs / 4)
+      this.sweeper = setInterval(() => this.sweepLeases(sweepMs), sweepMs)
       ;(this.sweeper as { unref?: () => void }).unref?.()
     }
     const make = async (): Promise<TaskExecutor | undefined> => this.components.executor?.()
@@ -745,6 +746,9 @@ export class TaskService {
         : {
             heartbeatMs: Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
             onHeartbeat: () => this.renew(lease),
+            // The lease counts from the request on the stream, not from before a dial that may take seconds on a
+            // loaded host (bench mesh-scale: leases of live executors lapsed before their first heartbeat could come).
+            onSent: () => this.leases?.renew(lease),
           }),
     })
   }
@@ -761,8 +765,8 @@ export class TaskService {
     this.components.detector?.heartbeat(lease.peer)
   }
 
-  private sweepLeases(): void {
-    const expired = this.leases?.expire() ?? []
+  private sweepLeases(sweepMs: number): void {
+    const expired = this.leases?.expire(sweepMs) ?? []
     for (const lease of expired) this.replace(lease, 'lease')
     if (expired.length > 0) this.pump()
   }

@@ -82,6 +82,13 @@ const SEEDS: Record<string, Record<string, unknown>> = {
   '/noodlenet/echo/1.0.0': { data: new Uint8Array([1, 2, 3]) },
   '/noodlenet/profile/1.0.0': {},
   '/noodlenet/task/1.0.0': { kernel: 'echo', input: 'fuzz', priority: 0 },
+  '/noodlenet/task-batch/1.0.0': {
+    kernel: 'echo',
+    tasks: [
+      { input: 'fuzz', priority: 0 },
+      { input: new Uint8Array([1]), priority: 9 },
+    ],
+  },
   // A routed envelope from and to peers that are not this one: it reaches the relay's loop, TTL and route checks.
   '/noodlenet/route/1.0.0': {
     src: '12D3KooWKRc9muTX8ujCUUbydoVwyJrGsTs768MHpsEMF1WpDkcR',

@@ -87,7 +87,17 @@ export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/li
 export { MeshMaintainer } from './net/mesh-maintainer.js'
 export { type PeerSummary, summarizePeers, type TransportName, transportOf } from './net/peers.js'
 export { PresenceService } from './net/presence.js'
-export { ECHO_PROTOCOL, PROFILE_PROTOCOL, ROUTE_PROTOCOL, TASK_PROTOCOL, type TaskResult, type TaskRun } from './net/protocols.js'
+export {
+  ECHO_PROTOCOL,
+  PROFILE_PROTOCOL,
+  ROUTE_PROTOCOL,
+  TASK_BATCH_PROTOCOL,
+  TASK_PROTOCOL,
+  type TaskBatch,
+  type TaskBatchResults,
+  type TaskResult,
+  type TaskRun,
+} from './net/protocols.js'
 export {
   defineProtocol,
   fromWireError,

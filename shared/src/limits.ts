@@ -12,6 +12,11 @@ export const LIMITS = {
   taskRunTimeoutMaxMs: 3_600_000,
   /** Largest custom WebAssembly kernel module sent with a task (bytes); compiled once per executor and cached. */
   taskModuleMaxBytes: 4 * 1024 * 1024,
+  /** Most tasks in one batch frame (`/noodlenet/task-batch/1.0.0`): a submitter sends the tasks it places on one
+   *  peer in the same turn together, so the frame, stream, noise and gate costs are paid once for all of them. 64
+   *  keeps a batch's inputs within a frame for small tasks and its wait for the slowest bounded; the frame cap
+   *  (frameMaxBytes) bounds its bytes. */
+  taskBatchMax: 64,
   /** Default time a request may take before the caller gives up (ms). */
   requestTimeoutMs: 10_000,
   /** Idle request streams kept open per (peer, protocol) for reuse: saves a protocol negotiation per request. */

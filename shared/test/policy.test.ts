@@ -253,6 +253,19 @@ describe('rate limits', () => {
     expect(LIMITS.policyRatePeers).toBeGreaterThan(0)
   })
 
+  it('a request that stands for several (a task batch) takes as many from the allowance, all or none', () => {
+    const clock = new Clock(0)
+    const policy = limited(clock)
+    expect(outcome(policy.evaluate(request({ count: 2 })))).toBe('allow:rule #2')
+    // One left: a batch of two does not fit and takes nothing; a single request still does.
+    expect(policy.evaluate(request({ count: 2 }))).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 10_000 })
+    expect(policy.evaluate(request()).effect).toBe('allow')
+    // More than the whole burst never fits at once.
+    clock.advance(60_000)
+    expect(policy.evaluate(request({ count: 4 })).code).toBe('RATE_LIMITED')
+    expect(policy.evaluate(request({ count: 3 })).effect).toBe('allow')
+  })
+
   it('a peer that keeps asking while refused does not push its retry time further out', () => {
     const limiter = new RateLimiter(1, 1_000, 10)
     expect(limiter.take(ALICE, 0)).toBe(0)

@@ -149,6 +149,27 @@ describe('requests and answers', () => {
     expect(await client.rpc.request(server.peerId, ECHO, { text: 'after' })).toMatchObject({ text: 'after' })
   })
 
+  it('a handler that answers in parts: the caller gets each part, validated, before the final answer', async () => {
+    const COUNT = defineProtocol('/noodlenet/test/count/1.0.0', v.object({ upTo: v.number() }), v.object({ n: v.number() }))
+    await server.rpc.handle(COUNT, OPEN, async ({ upTo }, context) => {
+      for (let n = 1; n < upTo; n++) await context.sendPart?.({ n })
+      return { n: upTo }
+    })
+    const parts: number[] = []
+    const final = await client.rpc.request(server.peerId, COUNT, { upTo: 4 }, { onPart: (part) => parts.push(part.n) })
+    expect(parts).toEqual([1, 2, 3])
+    expect(final).toEqual({ n: 4 })
+    // The stream is in step for the next request, parts or not.
+    expect(await client.rpc.request(server.peerId, COUNT, { upTo: 1 })).toEqual({ n: 1 })
+    // A part that fails the protocol's schema fails the request as a bad answer would.
+    await server.rpc.handle(WAIT, OPEN, async (_request, context) => {
+      await context.sendPart?.({ wrong: true })
+      return {}
+    })
+    const WAIT_STRICT = defineProtocol(WAIT.protocol, v.object({}), v.strictObject({}))
+    expect((await rejection(client.rpc.request(server.peerId, WAIT_STRICT, {}, { onPart: () => {} }))).code).toBe('FRAME_INVALID')
+  })
+
   it('a traceId passed by the caller reaches the handler and its log lines', async () => {
     const seen = deferred<string>()
     await server.rpc.handle(WAIT, OPEN, async (_request, context) => {

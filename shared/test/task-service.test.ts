@@ -8,10 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   encodeToken,
   issueToken,
+  LIMITS,
+  type NoodleConfigInput,
   NoodleError,
   NoodleNode,
   type Platform,
   type SecurityLevel,
+  TASK_BATCH_PROTOCOL,
   type TaskExecutor,
   type TaskProgress,
   type TaskRun,
@@ -24,12 +27,17 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((node) => node.stop()))
 })
 
+type SecurityRules = NonNullable<NonNullable<NoodleConfigInput['security']>['rules']>
+
 /** Runs `echo` (and `double`) in process; answers TASK_BUSY beyond `limit` running at once. */
 class FakeExecutor implements TaskExecutor {
   running = 0
   ran = 0
   /** TASK_BUSY answers given. */
   busy = 0
+  /** Most tasks begun in one synchronous turn: above 1 only when they came in one batch frame. */
+  maxPerTurn = 0
+  private thisTurn = 0
   private readonly gates: Array<() => void> = []
 
   constructor(
@@ -46,6 +54,8 @@ class FakeExecutor implements TaskExecutor {
   }
 
   async run(task: TaskRun) {
+    if (this.thisTurn++ === 0) queueMicrotask(() => (this.thisTurn = 0))
+    this.maxPerTurn = Math.max(this.maxPerTurn, this.thisTurn)
     if (this.running >= this.limit) this.busy++
     if (this.running >= this.limit) throw new NoodleError('TASK_BUSY', 'the executor is full', 'retry later', { retryAfterMs: 20 })
     this.running++
@@ -68,12 +78,14 @@ class FakeExecutor implements TaskExecutor {
   }
 }
 
-async function startNode(options: { executor?: TaskExecutor; trustedRoots?: string[]; bootstrap?: string } = {}): Promise<NoodleNode> {
+async function startNode(
+  options: { executor?: TaskExecutor; trustedRoots?: string[]; bootstrap?: string; rules?: SecurityRules } = {},
+): Promise<NoodleNode> {
   const platform: Platform = { ...testPlatform(), taskExecutor: () => options.executor }
   const node = await NoodleNode.create({
     config: testConfig({
       network: { bootstrap: options.bootstrap === undefined ? [] : [options.bootstrap] },
-      security: { trustedRoots: options.trustedRoots ?? [] },
+      security: { trustedRoots: options.trustedRoots ?? [], ...(options.rules === undefined ? {} : { rules: options.rules }) },
     }),
     platform,
   })
@@ -185,6 +197,126 @@ describe('tasks across nodes', () => {
     // goes once room frees up is a timing, measured in bench/tasks.ts, not asserted here.)
     expect(executor.busy).toBe(0)
     expect(executor.ran).toBe(100)
+  })
+
+  it('tasks placed on one peer together travel in batches, each answered once with its own result or busy answer', async () => {
+    const { root, grant } = await authority()
+    // Every third input is answered TASK_BUSY the first time: those go back in line and come again.
+    class BusyOnce extends FakeExecutor {
+      private readonly refused = new Set<unknown>()
+      override async run(task: TaskRun) {
+        if ((task.input as number) % 3 === 0 && !this.refused.has(task.input)) {
+          this.refused.add(task.input)
+          this.busy++
+          throw new NoodleError('TASK_BUSY', 'not now', 'retry later', { retryAfterMs: 5 })
+        }
+        return super.run(task)
+      }
+    }
+    const executor = new BusyOnce(256)
+    const worker = await startNode({ executor, trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    submitter.addCapability(await grant(submitter))
+    const outputs = new Map<number, unknown>()
+    for await (const result of submitter.map(
+      'double',
+      Array.from({ length: 150 }, (_, i) => i),
+      { peer: worker.peerId.toString() },
+    )) {
+      expect(result.ok).toBe(true)
+      expect(outputs.has(result.index)).toBe(false)
+      if (result.ok) outputs.set(result.index, result.output)
+    }
+    expect([...outputs.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 150 }, (_, i) => i))
+    for (const [i, output] of outputs) expect(output).toBe(i * 2)
+    expect(executor.busy).toBe(50)
+    expect(executor.ran).toBe(150)
+    expect(executor.maxPerTurn).toBeGreaterThan(1)
+  })
+
+  it('a peer that does not serve batches gets the tasks one by one', async () => {
+    const { root, grant } = await authority()
+    const executor = new FakeExecutor(256)
+    const worker = await startNode({ executor, trustedRoots: [root] })
+    await worker.libp2p.unhandle(TASK_BATCH_PROTOCOL.protocol)
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    submitter.addCapability(await grant(submitter))
+    const outputs: unknown[] = []
+    for await (const result of submitter.map('double', [1, 2, 3, 4, 5], { peer: worker.peerId.toString() })) {
+      if (result.ok) outputs[result.index] = result.output
+    }
+    expect(outputs).toEqual([2, 4, 6, 8, 10])
+    expect(executor.maxPerTurn).toBe(1)
+  })
+
+  it('a batch over a rate rule is refused whole; its tasks then go one by one, and those within the rate run', async () => {
+    const { root, grant } = await authority()
+    const executor = new FakeExecutor(256)
+    const rules: SecurityRules = [
+      { name: 'three', effect: 'deny', commands: ['/task/run'], rate: { requests: 3, perSeconds: 600 } },
+      { effect: 'allow' },
+    ]
+    const worker = await startNode({ executor, trustedRoots: [root], rules })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    submitter.addCapability(await grant(submitter))
+    const codes: string[] = []
+    for await (const result of submitter.map('double', [1, 2, 3, 4, 5], { peer: worker.peerId.toString() })) {
+      codes.push(result.ok ? 'ok' : result.error.code)
+    }
+    expect(codes.sort()).toEqual(['RATE_LIMITED', 'RATE_LIMITED', 'ok', 'ok', 'ok'])
+    expect(executor.ran).toBe(3)
+  })
+
+  it('cancelling one task of a batch rejects it alone; the others complete', async () => {
+    const { root, grant } = await authority()
+    const executor = new FakeExecutor(16, true)
+    const worker = await startNode({ executor, trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    submitter.addCapability(await grant(submitter))
+    const controller = new AbortController()
+    const peer = worker.peerId.toString()
+    const tasks = [1, 2, 3].map((n) => submitter.run('double', n, { peer, ...(n === 2 ? { signal: controller.signal } : {}) }))
+    await eventually(() => executor.running === 3, 5_000, 'the batch to start')
+    expect(executor.maxPerTurn).toBe(3)
+    controller.abort()
+    await expect(tasks[1]).rejects.toMatchObject({ code: 'TASK_ABORTED' })
+    executor.release()
+    expect(await tasks[0]).toBe(2)
+    expect(await tasks[2]).toBe(6)
+  })
+
+  it('a batch frame out of bounds is refused with FRAME_INVALID; an executor that answers out of turn fails its tasks', async () => {
+    const { root, grant } = await authority()
+    const worker = await startNode({ executor: new FakeExecutor(), trustedRoots: [root] })
+    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+    await knows(submitter, [worker])
+    const token = await grant(submitter)
+    submitter.addCapability(token)
+    const task = { input: 1, priority: 5 }
+    for (const tasks of [[], Array.from({ length: LIMITS.taskBatchMax + 1 }, () => task)]) {
+      await expect(
+        submitter.rpc.request(worker.peerId, TASK_BATCH_PROTOCOL, { kernel: 'echo', tasks }, { capability: token }),
+      ).rejects.toMatchObject({ code: 'FRAME_INVALID' })
+    }
+    // Without a token the batch is refused as a single task would be.
+    await expect(submitter.rpc.request(worker.peerId, TASK_BATCH_PROTOCOL, { kernel: 'echo', tasks: [task] })).rejects.toMatchObject({
+      code: 'CAPABILITY_MISSING',
+    })
+    // An executor that answers an index it was not sent, and never the ones it was (a fresh one: the streams open to
+    // the first are still served by its real handler).
+    const rogue = await startNode({ executor: new FakeExecutor(), trustedRoots: [root], bootstrap: worker.addrs()[0] })
+    await knows(submitter, [rogue])
+    await rogue.libp2p.unhandle(TASK_BATCH_PROTOCOL.protocol)
+    await rogue.rpc.handle(TASK_BATCH_PROTOCOL, { command: '/task/run', capability: 'required' }, async () => ({
+      results: [{ i: 7, ok: true as const, output: 0, durationMs: 1, backend: 'cpu' as const }],
+    }))
+    const peer = rogue.peerId.toString()
+    const answers = await Promise.allSettled([1, 2].map((n) => submitter.run('echo', n, { peer })))
+    for (const answer of answers) expect(answer).toMatchObject({ status: 'rejected', reason: { code: 'FRAME_INVALID' } })
   })
 
   it("an app's own scoring function places tasks, passed per run or registered by name", async () => {

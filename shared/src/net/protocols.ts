@@ -5,7 +5,7 @@ import { LIMITS } from '../limits.js'
 import { KERNEL_NAME } from '../scheduler/task.js'
 import { SECURITY_LEVELS } from '../security/levels.js'
 import { defineProtocol } from './rpc.js'
-import { NodeProfileSchema, RouteEnvelopeSchema, RouteReplySchema } from './wire-schemas.js'
+import { NodeProfileSchema, RouteEnvelopeSchema, RouteReplySchema, WireErrorSchema } from './wire-schemas.js'
 
 const EchoSchema = v.strictObject({ data: v.pipe(v.instance(Uint8Array), v.maxLength(16 * 1024 * 1024)) })
 
@@ -43,6 +43,44 @@ export type TaskResult = v.InferOutput<typeof TaskResultSchema>
 /** Run a kernel (command `/task/run`, capability required; the token names the kernels and the level it allows).
  *  A full executor answers TASK_BUSY with `retryAfterMs`; the submitter places the task elsewhere. */
 export const TASK_PROTOCOL = defineProtocol('/noodlenet/task/1.0.0', TaskRunSchema, TaskResultSchema)
+
+/** One task of a batch: what differs between tasks of one kernel, level and deadline. No module: a task that carries
+ *  one goes alone on TASK_PROTOCOL. */
+const TaskBatchItemSchema = v.strictObject({
+  input: TaskRunSchema.entries.input,
+  priority: TaskRunSchema.entries.priority,
+  gpu: TaskRunSchema.entries.gpu,
+})
+
+const TaskBatchSchema = v.strictObject({
+  kernel: TaskRunSchema.entries.kernel,
+  level: TaskRunSchema.entries.level,
+  timeoutMs: TaskRunSchema.entries.timeoutMs,
+  tasks: v.pipe(v.array(TaskBatchItemSchema), v.minLength(1), v.maxLength(LIMITS.taskBatchMax)),
+})
+export type TaskBatch = v.InferOutput<typeof TaskBatchSchema>
+
+/** Position of a task in its batch. */
+const batchIndex = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(LIMITS.taskBatchMax - 1))
+
+const TaskBatchResultsSchema = v.strictObject({
+  results: v.pipe(
+    v.array(
+      v.variant('ok', [
+        v.strictObject({ i: batchIndex, ok: v.literal(true), ...TaskResultSchema.entries }),
+        v.strictObject({ i: batchIndex, ok: v.literal(false), error: WireErrorSchema }),
+      ]),
+    ),
+    v.maxLength(LIMITS.taskBatchMax),
+  ),
+})
+export type TaskBatchResults = v.InferOutput<typeof TaskBatchResultsSchema>
+
+/** Several tasks of one kernel and level in one frame (command `/task/run`, one gate decision for all of them,
+ *  rate rules counting each). The executor answers in parts as tasks complete (RpcContext.sendPart), each result or
+ *  typed error (TASK_BUSY with `retryAfterMs` included) by its index `i`; the final answer holds the rest. A peer
+ *  that does not serve it gets single tasks on TASK_PROTOCOL. docs/decisions/0013-task-batches.md. */
+export const TASK_BATCH_PROTOCOL = defineProtocol('/noodlenet/task-batch/1.0.0', TaskBatchSchema, TaskBatchResultsSchema)
 
 /** Forward a request hop by hop to a peer this node has no link to (command `/route/forward`, PUBLIC: relaying is
  *  open; the request inside passes the destination's gate as its source's). See routing/router.ts. */

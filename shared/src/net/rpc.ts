@@ -34,6 +34,9 @@ export interface RpcContext {
   /** Fires when the caller's deadline passes or it cancels (its stream closes). */
   signal: AbortSignal
   logger: Logger
+  /** Sends part of the answer now (the protocol's response schema; the caller's `onPart` gets it), before the
+   *  handler returns the rest. Absent where the request came through a route: there the answer is one frame. */
+  sendPart?: (body: unknown) => Promise<void>
 }
 
 export type RpcHandler<Req, Res> = (request: Req, context: RpcContext) => Promise<Res>
@@ -51,6 +54,13 @@ export interface RequestOptions {
   /** Called once the request is written to a stream (after any dial). A task's lease counts from here: a slow dial
    *  is not the executor's silence, and its first heartbeat cannot come sooner. */
   onSent?: () => void
+}
+
+/** A request whose handler may answer in parts (RpcContext.sendPart): each part, validated against the protocol's
+ *  response schema, goes to `onPart` (and counts as a heartbeat); the returned response is the last part. Parts
+ *  arriving without `onPart` are dropped. */
+export interface PartedRequestOptions<Res> extends RequestOptions {
+  onPart?: (body: Res) => void
 }
 
 /** What a handler serves, for the gate: its command, level and whether it needs a capability, and how to read a
@@ -223,6 +233,7 @@ export class RpcService {
         return
       }
       const context = new HandlerContext(connection, envelope.traceId, this.logger)
+      context.sendPart = partSender(frames, envelope.id)
       current = context
       const timeoutMs = Math.min(envelope.timeoutMs ?? this.requestTimeoutMs, 2_147_483_647)
       const timer = setTimeout(() => context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed")), timeoutMs)
@@ -259,7 +270,12 @@ export class RpcService {
   }
 
   /** Sends one request and returns the validated response, or throws a NoodleError. */
-  async request<Req, Res>(peer: PeerId, definition: RpcProtocol<Req, Res>, body: Req, options: RequestOptions = {}): Promise<Res> {
+  async request<Req, Res>(
+    peer: PeerId,
+    definition: RpcProtocol<Req, Res>,
+    body: Req,
+    options: PartedRequestOptions<Res> = {},
+  ): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs
     if (options.signal?.aborted === true) throw this.failure(options.signal.reason, peer, definition.protocol, options, timeoutMs, false)
     const deadline = new RequestDeadline(timeoutMs, options.signal)
@@ -292,8 +308,9 @@ export class RpcService {
         )
         options.onSent?.()
         let response = await lease.frames.read(RpcResponseSchema, signal)
-        while (response?.ok === true && response.hb === true && response.id === id) {
+        while (response?.ok === true && (response.hb === true || response.part === true) && response.id === id) {
           options.onHeartbeat?.()
+          if (response.part === true) options.onPart?.(validateFrame(response.body, definition.response))
           response = await lease.frames.read(RpcResponseSchema, signal)
         }
         if (response === null)
@@ -529,6 +546,7 @@ class RequestDeadline {
 class HandlerContext implements RpcContext {
   readonly remotePeer: PeerId
   readonly connection: Connection
+  sendPart?: (body: unknown) => Promise<void>
   private readonly parentLogger: Logger
   private trace: string | undefined
   private traced: Logger | undefined
@@ -582,6 +600,11 @@ function heartbeats(frames: FrameStream, id: number, ms: number): ReturnType<typ
   )
   ;(timer as { unref?: () => void }).unref?.()
   return timer
+}
+
+/** A handler's sendPart on a direct stream: one frame per part, in call order, before the final answer. */
+function partSender(frames: FrameStream, id: number): (body: unknown) => Promise<void> {
+  return (body) => frames.write({ id, ok: true, part: true, body })
 }
 
 /** The error a peer answered with, as this side throws it. */

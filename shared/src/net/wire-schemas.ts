@@ -27,8 +27,10 @@ export const RpcRequestSchema = v.object({
 export type RpcRequest = v.InferOutput<typeof RpcRequestSchema>
 
 export const RpcResponseSchema = v.variant('ok', [
-  /** `hb: true`: a heartbeat, not the answer: the handler is still working and the answer follows on this stream. */
-  v.object({ id: count, ok: v.literal(true), hb: v.optional(v.literal(true)), body: v.unknown() }),
+  /** `hb: true`: a heartbeat, not the answer: the handler is still working and the answer follows on this stream.
+   *  `part: true`: part of the answer (the protocol's response schema), more follows (a task batch's results as they
+   *  complete). */
+  v.object({ id: count, ok: v.literal(true), hb: v.optional(v.literal(true)), part: v.optional(v.literal(true)), body: v.unknown() }),
   v.object({ id: count, ok: v.literal(false), error: WireErrorSchema }),
 ])
 export type RpcResponse = v.InferOutput<typeof RpcResponseSchema>

@@ -16,8 +16,15 @@ import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
 import { kernelLabel, type NodeMetrics } from '../monitoring/node-metrics.js'
 import type { PresenceService } from '../net/presence.js'
-import { TASK_PROTOCOL, type TaskResult, type TaskRun } from '../net/protocols.js'
-import type { RpcService } from '../net/rpc.js'
+import {
+  TASK_BATCH_PROTOCOL,
+  TASK_PROTOCOL,
+  type TaskBatch,
+  type TaskBatchResults,
+  type TaskResult,
+  type TaskRun,
+} from '../net/protocols.js'
+import { fromWireError, type RpcContext, type RpcService, toWireError } from '../net/rpc.js'
 import type { NodeProfile } from '../net/wire-schemas.js'
 import { BreakerBoard, type BreakerState } from '../scheduler/breaker.js'
 import { type Candidate, candidateFromProfile, hostsKernel, type PeerHealth, withHealth } from '../scheduler/candidates.js'
@@ -163,6 +170,16 @@ interface Pending {
   group?: ReplicaGroup
 }
 
+/** One attempt of a task on one peer, from its placement to its answer. */
+interface Attempt {
+  entry: QueuedTask<Pending>
+  peer: Candidate
+  task: TaskRun
+  lease: TaskLease<QueuedTask<Pending>> | undefined
+  /** The custom kernel's module, when the task runs one registered here. */
+  registered: { holders: Set<string> } | undefined
+}
+
 /** How long a peer that dropped a task is skipped for that task (ms). */
 const LOST_PEER_PAUSE_MS = 5_000
 
@@ -220,6 +237,9 @@ export class TaskService {
   private restartingKernels: string[] = []
   private wake: ReturnType<typeof setTimeout> | undefined
   private wakeAt = Number.POSITIVE_INFINITY
+  private pumpQueued = false
+  /** Peers that get one task per request: they do not serve TASK_BATCH_PROTOCOL, or rate-limited a batch. */
+  private readonly unbatched = new Set<string>()
   private started = false
   private readonly onUpdate = (event: CustomEvent<NodeProfile>): void => {
     this.remote.set(event.detail.peerId, candidateFromProfile(event.detail))
@@ -301,7 +321,63 @@ export class TaskService {
         },
         async (task, context) => this.execute(this.executor ?? this.restarting(), task, { signal: context.signal, owned: true }),
       )
+      // The same command and check for a batch: one kernel and level under one token, so one decision covers all of
+      // its tasks (rate rules count each).
+      await this.components.rpc.handle(
+        TASK_BATCH_PROTOCOL,
+        {
+          command: '/task/run',
+          capability: 'required',
+          describe: (batch) => ({
+            kernel: batch.kernel,
+            level: higherLevel(batch.level, executor.levelOf(batch.kernel)),
+            count: batch.tasks.length,
+          }),
+        },
+        async (batch, context) => this.executeBatch(this.executor ?? this.restarting(), batch, context),
+      )
     }
+  }
+
+  /** Runs every task of a batch as if each had come alone (its turn in the queue, TASK_BUSY, counters), answering
+   *  each by its index: those done within a timer tick of each other in one part, the last ones in the answer. */
+  private executeBatch(executor: TaskExecutor, batch: TaskBatch, context: RpcContext): Promise<TaskBatchResults> {
+    const { kernel, level, timeoutMs } = batch
+    const sendPart = context.sendPart
+    return new Promise((resolve) => {
+      let ready: TaskBatchResults['results'] = []
+      let left = batch.tasks.length
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const sendReady = (): void => {
+        timer = undefined
+        const results = ready
+        ready = []
+        // A failed write means the caller is gone: the tasks' signal fires and the answer's write fails too.
+        if (results.length > 0) sendPart?.({ results }).catch(() => {})
+      }
+      const done = (result: TaskBatchResults['results'][number]): void => {
+        ready.push(result)
+        if (--left === 0) {
+          clearTimeout(timer)
+          resolve({ results: ready })
+        } else if (sendPart !== undefined && timer === undefined) timer = setTimeout(sendReady, 0)
+      }
+      for (let i = 0; i < batch.tasks.length; i++) {
+        const { input, priority, gpu } = batch.tasks[i]
+        const task: TaskRun = {
+          kernel,
+          input,
+          priority,
+          ...(level === undefined ? {} : { level }),
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(gpu === undefined ? {} : { gpu }),
+        }
+        this.execute(executor, task, { signal: context.signal, owned: true }).then(
+          (result) => done({ i, ok: true, ...result }),
+          (err: unknown) => done({ i, ok: false, error: toWireError(err) }),
+        )
+      }
+    })
   }
 
   async stop(): Promise<void> {
@@ -398,7 +474,7 @@ export class TaskService {
         }
       }
       onProgress?.({ stage: 'queued' })
-      this.pump()
+      this.pumpSoon()
     })
   }
 
@@ -588,9 +664,27 @@ export class TaskService {
     return { ...candidate, queueLimit, queueLength: Math.max(0, queueLength) }
   }
 
-  /** Places what can be placed now, and arranges to be called again when something may change. */
+  /** Places what can be placed now, and arranges to be called again when something may change. The tasks placed
+   *  go out together at the end (flush): those for one peer may share a frame. */
   private pump(): void {
     if (!this.started) return
+    const placed: Attempt[] = []
+    this.place(placed)
+    if (placed.length > 0) this.flush(placed)
+  }
+
+  /** A pump() a microtask from now, once however often it is asked for: a map() queues all its tasks first, and
+   *  they are placed (and batched) together. */
+  private pumpSoon(): void {
+    if (this.pumpQueued) return
+    this.pumpQueued = true
+    queueMicrotask(() => {
+      this.pumpQueued = false
+      this.pump()
+    })
+  }
+
+  private place(placed: Attempt[]): void {
     for (;;) {
       const candidates = this.candidates()
       // Every peer's queue is full, with tasks of ours among them: the next completion pumps again (send()), so the
@@ -618,7 +712,7 @@ export class TaskService {
         this.settle(step.entry, step.error)
         continue
       }
-      void this.send(step.entry, step.decision.peer)
+      placed.push(this.begin(step.entry, step.decision.peer))
     }
   }
 
@@ -635,7 +729,9 @@ export class TaskService {
     )
   }
 
-  private async send(entry: QueuedTask<Pending>, peer: Candidate): Promise<void> {
+  /** Starts an attempt of `entry` on `peer` now (what it counts against the peer, its lease, progress); its request
+   *  goes out at the end of this pump, alone or in a batch with the other tasks placed on the peer in it. */
+  private begin(entry: QueuedTask<Pending>, peer: Candidate): Attempt {
     const pending = entry.data
     const { options } = pending
     const registered = this.modules.get(entry.task.kernel)
@@ -662,34 +758,183 @@ export class TaskService {
     if (entry.attempts === 1) this.retryBudget.sent()
     const lease = peer.local ? undefined : this.leases?.grant(peer.peerId, entry, this.leaseMsFor(peer.peerId))
     if (!peer.local) this.breakers.sending(peer.peerId)
+    return { entry, peer, task, lease, registered }
+  }
+
+  /** One attempt on its own request (TASK_PROTOCOL, or this node's executor). */
+  private async send(attempt: Attempt): Promise<void> {
+    const { entry, peer, task, lease } = attempt
     try {
-      const result = peer.local ? await this.runHere(task, pending) : await this.runThere(task, peer.peerId, pending, lease)
-      this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
-      registered?.holders.add(peer.peerId)
-      if (!peer.local) this.breakers.success(peer.peerId)
-      if (pending.settled) {
-        // Another attempt answered first (this one's lease had lapsed): the caller already has its result.
-        this.components.recoveryMetrics?.taskDuplicates.inc()
-        this.log.debug({ peer: peer.peerId, kernel: task.kernel }, 'duplicate result dropped')
-      } else {
-        options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
-        this.queue.done(entry)
-        pending.settled = true
-        // Other attempts of this task are now wasted work: cancel them.
-        if (pending.live > 1) pending.controller.abort(new NoodleError('TASK_ABORTED', 'another peer answered first'))
-        pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
-      }
+      const result = peer.local ? await this.runHere(task, entry.data) : await this.runThere(task, peer.peerId, entry.data, lease)
+      this.succeeded(attempt, result)
     } catch (err) {
-      // A lapsed attempt was already replaced (and struck against its peer): its failure changes nothing.
-      if (lease?.lapsed !== true) this.failed(entry, peer, err)
+      this.attemptFailed(attempt, err)
     } finally {
-      pending.live--
-      if (lease !== undefined) this.leases?.release(lease)
-      const left = (this.inFlight.get(peer.peerId) ?? 1) - 1
-      if (left <= 0) this.inFlight.delete(peer.peerId)
-      else this.inFlight.set(peer.peerId, left)
+      this.end(attempt)
       this.pump()
     }
+  }
+
+  private succeeded(attempt: Attempt, result: TaskResult): void {
+    const { entry, peer, task, registered } = attempt
+    const pending = entry.data
+    this.model.observe(peer, task.kernel, result.durationMs, entry.inputBytes, { work: entry.work, gpu: result.backend === 'webgpu' })
+    registered?.holders.add(peer.peerId)
+    if (!peer.local) this.breakers.success(peer.peerId)
+    if (pending.settled) {
+      // Another attempt answered first (this one's lease had lapsed): the caller already has its result.
+      this.components.recoveryMetrics?.taskDuplicates.inc()
+      this.log.debug({ peer: peer.peerId, kernel: task.kernel }, 'duplicate result dropped')
+    } else {
+      pending.options.onProgress?.({ stage: 'done', peer: peer.peerId, durationMs: result.durationMs })
+      this.queue.done(entry)
+      pending.settled = true
+      // Other attempts of this task are now wasted work: cancel them.
+      if (pending.live > 1) pending.controller.abort(new NoodleError('TASK_ABORTED', 'another peer answered first'))
+      pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
+    }
+  }
+
+  private attemptFailed(attempt: Attempt, err: unknown): void {
+    // A lapsed attempt was already replaced (and struck against its peer): its failure changes nothing.
+    if (attempt.lease?.lapsed !== true) this.failed(attempt.entry, attempt.peer, err)
+  }
+
+  /** The attempt is over, answered or not: what it counted against its peer is freed. */
+  private end(attempt: Attempt): void {
+    const { entry, peer, lease } = attempt
+    entry.data.live--
+    if (lease !== undefined) this.leases?.release(lease)
+    const left = (this.inFlight.get(peer.peerId) ?? 1) - 1
+    if (left <= 0) this.inFlight.delete(peer.peerId)
+    else this.inFlight.set(peer.peerId, left)
+  }
+
+  /** Whether an attempt may share a frame with others (TASK_BATCH_PROTOCOL): remote, no module to carry, and a peer
+   *  that serves batches. The key groups those one gate decision covers: peer, kernel, level, deadline, token. */
+  private batchKey(attempt: Attempt): string | undefined {
+    const { peer, task, entry } = attempt
+    if (peer.local || task.module !== undefined || this.unbatched.has(peer.peerId)) return undefined
+    return `${peer.peerId} ${task.kernel} ${task.level ?? ''} ${task.timeoutMs ?? ''} ${entry.data.token ?? ''}`
+  }
+
+  /** Sends the attempts begun in this pump: alone, or several for one peer in batches of up to LIMITS.taskBatchMax. */
+  private flush(placed: Attempt[]): void {
+    if (placed.length === 1) {
+      void this.send(placed[0])
+      return
+    }
+    const batches = new Map<string, Attempt[]>()
+    for (const attempt of placed) {
+      const key = this.batchKey(attempt)
+      if (key === undefined) {
+        void this.send(attempt)
+        continue
+      }
+      let batch = batches.get(key)
+      if (batch === undefined || batch.length >= LIMITS.taskBatchMax) {
+        if (batch !== undefined) this.sendBatch(batch)
+        batch = []
+        batches.set(key, batch)
+      }
+      batch.push(attempt)
+    }
+    for (const batch of batches.values()) this.sendBatch(batch)
+  }
+
+  /** Several attempts for one peer in one TASK_BATCH_PROTOCOL request, each settled by its own result as the parts
+   *  arrive. Each keeps its lease (the batch's heartbeats renew them all); the request is cancelled once every task in
+   *  it was. A peer that does not serve batches, or rate-limits them, gets these and later tasks one by one. */
+  private sendBatch(attempts: Attempt[]): void {
+    if (attempts.length === 1) {
+      void this.send(attempts[0])
+      return
+    }
+    void this.runBatch(attempts)
+  }
+
+  private async runBatch(attempts: Attempt[]): Promise<void> {
+    const { peer, task: first, entry } = attempts[0]
+    const open = new Set(attempts)
+    const controller = new AbortController()
+    const onAbort = (): void => {
+      if (open.size > 0 && [...open].every((attempt) => attempt.entry.data.controller.signal.aborted))
+        controller.abort(new NoodleError('TASK_ABORTED', 'every task of the batch was cancelled'))
+    }
+    for (const attempt of attempts) attempt.entry.data.controller.signal.addEventListener('abort', onAbort, { once: true })
+    const settle = (part: TaskBatchResults): void => {
+      for (const result of part.results) {
+        const attempt = attempts[result.i]
+        // An index out of range or answered before: the peer broke the protocol; the task's end is settled below.
+        if (attempt === undefined || !open.delete(attempt)) continue
+        // A task cancelled (or answered elsewhere) while its batch ran ends as its own request would have: aborted.
+        const cancelled = attempt.entry.data.controller.signal
+        if (result.ok && !cancelled.aborted) this.succeeded(attempt, result)
+        else this.attemptFailed(attempt, result.ok ? cancelled.reason : fromWireError(result.error))
+        this.end(attempt)
+      }
+      this.pump()
+    }
+    const lease = attempts.find((attempt) => attempt.lease !== undefined)?.lease
+    try {
+      const final = await this.components.rpc.request(
+        this.peerIdOf(peer.peerId),
+        TASK_BATCH_PROTOCOL,
+        {
+          kernel: first.kernel,
+          ...(first.level === undefined ? {} : { level: first.level }),
+          ...(first.timeoutMs === undefined ? {} : { timeoutMs: first.timeoutMs }),
+          tasks: attempts.map(({ task }) => ({ input: task.input, priority: task.priority, ...(task.gpu === true ? { gpu: true } : {}) })),
+        },
+        {
+          timeoutMs: (first.timeoutMs ?? LIMITS.requestTimeoutMs) + LIMITS.requestTimeoutMs,
+          signal: controller.signal,
+          capability: entry.data.token,
+          onPart: settle,
+          ...(lease === undefined
+            ? {}
+            : {
+                heartbeatMs: Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
+                onHeartbeat: () => {
+                  for (const attempt of open) if (attempt.lease !== undefined) this.renew(attempt.lease)
+                },
+              }),
+        },
+      )
+      settle(final)
+      if (open.size > 0) {
+        throw new NoodleError(
+          'FRAME_INVALID',
+          `${peer.peerId} left ${open.size} tasks of a batch unanswered`,
+          'The peer must speak this protocol version.',
+        )
+      }
+    } catch (err) {
+      const code = isNoodleError(err) ? err.code : undefined
+      if (code === 'PROTOCOL_UNSUPPORTED' || code === 'RATE_LIMITED') {
+        // An older peer, or a rate rule that the whole batch does not fit: these tasks and later ones go one per
+        // request, each with its own answer (within the rate, some run).
+        this.unbatched.add(peer.peerId)
+        for (const attempt of open) void this.send(attempt)
+        open.clear()
+      }
+      for (const attempt of open) {
+        this.attemptFailed(attempt, err)
+        this.end(attempt)
+      }
+      this.pump()
+    } finally {
+      for (const attempt of attempts) attempt.entry.data.controller.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private peerIdOf(peer: string): PeerId {
+    let peerId = this.peerIds.get(peer)
+    if (peerId === undefined) {
+      peerId = peerIdFromString(peer)
+      this.peerIds.set(peer, peerId)
+    }
+    return peerId
   }
 
   private runHere(task: TaskRun, pending: Pending): Promise<TaskResult> {
@@ -732,12 +977,7 @@ export class TaskService {
 
   private runThere(task: TaskRun, peer: string, pending: Pending, lease: TaskLease<QueuedTask<Pending>> | undefined): Promise<TaskResult> {
     const timeoutMs = (task.timeoutMs ?? LIMITS.requestTimeoutMs) + LIMITS.requestTimeoutMs
-    let peerId = this.peerIds.get(peer)
-    if (peerId === undefined) {
-      peerId = peerIdFromString(peer)
-      this.peerIds.set(peer, peerId)
-    }
-    return this.components.rpc.request(peerId, TASK_PROTOCOL, task, {
+    return this.components.rpc.request(this.peerIdOf(peer), TASK_PROTOCOL, task, {
       timeoutMs,
       signal: pending.controller.signal,
       capability: pending.token,

@@ -37,6 +37,9 @@ export interface AuthorizationRequest {
   /** Compact capability token, when the request carries one. */
   token?: string
   traceId: string
+  /** Tasks this one request carries (a task batch, all of one kernel and level under one token): rate rules count
+   *  each. 1 when absent. */
+  count?: number
 }
 
 export interface SecurityGateComponents {
@@ -124,6 +127,7 @@ export class SecurityGate {
       level,
       issuer,
       resources: request.resources,
+      count: request.count,
     })
     if (decision.effect === 'deny' && (decision.rule !== undefined || tokenId === undefined)) {
       return this.deny(command, request, level, decision.code ?? 'POLICY_DENIED', decision.reason)
@@ -132,7 +136,14 @@ export class SecurityGate {
       decision.rule === undefined && tokenId !== undefined
         ? `allowed by capability ${tokenId.slice(0, 16)}… rooted at ${issuer}`
         : decision.reason
-    await this.record(command, request, level, 'allow', undefined, reason)
+    await this.record(
+      command,
+      request,
+      level,
+      'allow',
+      undefined,
+      request.count === undefined ? reason : `${reason} (${request.count} tasks)`,
+    )
   }
 
   private async deny(

@@ -22,6 +22,8 @@ export interface PolicyRequest {
   /** The root issuer of the request's capability chain, when it carried one that verified. */
   issuer?: string
   resources?: { cpu?: number; memoryMB?: number; gpu?: boolean }
+  /** Requests this one counts as for rate rules (a batch of tasks); 1 when absent. */
+  count?: number
 }
 
 export interface PolicyDecision {
@@ -79,7 +81,7 @@ export class PolicyEngine {
       if (!matches(compiled, request, now)) continue
       const { rule, label, id } = compiled
       if (compiled.limiter !== undefined) {
-        const waitMs = compiled.limiter.take(request.peer, now)
+        const waitMs = compiled.limiter.take(request.peer, now, request.count)
         if (waitMs === 0) continue
         const { requests, perSeconds } = rule.rate!
         const limit = `at most ${requests} request${requests === 1 ? '' : 's'} per ${perSeconds} s from each peer`
@@ -193,15 +195,16 @@ export class RateLimiter {
     this.burstMs = periodMs - this.intervalMs
   }
 
-  /** Counts one request from `peer` at `now`: 0 when within the rate, else the milliseconds until it would be. */
-  take(peer: string, now: number): number {
+  /** Counts `count` requests from `peer` at `now` (all or none): 0 when within the rate, else the milliseconds until
+   *  they would be. More than the rate's whole burst never fits at once: send them one by one. */
+  take(peer: string, now: number, count = 1): number {
     const previous = this.tat.get(peer)
     const start = previous === undefined || previous < now ? now : previous
-    const waitMs = start - this.burstMs - now
+    const waitMs = start + (count - 1) * this.intervalMs - this.burstMs - now
     if (waitMs > 0) return waitMs
     this.tat.delete(peer)
     this.forgetIdle(now)
-    this.tat.set(peer, start + this.intervalMs)
+    this.tat.set(peer, start + count * this.intervalMs)
     return 0
   }
 

@@ -898,6 +898,10 @@ export class TaskService {
                 onHeartbeat: () => {
                   for (const attempt of open) if (attempt.lease !== undefined) this.renew(attempt.lease)
                 },
+                // As for a single task (runThere): the leases count from the request on the stream.
+                onSent: () => {
+                  for (const attempt of open) if (attempt.lease !== undefined) this.leases?.renew(attempt.lease)
+                },
               }),
         },
       )

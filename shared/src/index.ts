@@ -81,7 +81,7 @@ export {
   SummaryBuilder,
 } from './monitoring/metrics-summary.js'
 export { ALERT_SEVERITIES, kernelLabel, NodeMetrics, type NodeState } from './monitoring/node-metrics.js'
-export { decodeFrame, encodeFrame, type FrameSchema, validateFrame } from './net/codec.js'
+export { decodeFrame, encodeFrame, encodeFrameParts, type FrameSchema, validateFrame } from './net/codec.js'
 export { FrameStream } from './net/frame-stream.js'
 export { assembleLibp2p, type NoodleLibp2p, type NoodleServices } from './net/libp2p.js'
 export { MeshMaintainer } from './net/mesh-maintainer.js'

@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeFrame, isNoodleError, NoodleError, RpcRequestSchema } from '../src/index.js'
+import { decodeFrame, encodeFrame, encodeFrameParts, isNoodleError, NoodleError, RpcRequestSchema } from '../src/index.js'
 
 const MAX = 64 * 1024
 const anyValue = v.unknown()
@@ -153,6 +153,51 @@ describe('size cap', () => {
     const frame = encodeFrame(new Uint8Array(100), MAX)
     expect(decodeFrame(frame, anyValue, frame.byteLength)).toEqual(new Uint8Array(100))
     expect(encodeFrame(new Uint8Array(100), frame.byteLength)).toEqual(frame)
+  })
+})
+
+describe('large byte strings (encodeFrameParts)', () => {
+  const joined = (parts: Uint8Array[]): Uint8Array => {
+    const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0))
+    let at = 0
+    for (const part of parts) {
+      out.set(part, at)
+      at += part.byteLength
+    }
+    return out
+  }
+  const big = (n: number, fill: number) => new Uint8Array(n).fill(fill)
+  const CAP = 1024 * 1024
+
+  it('gives the same bytes as encodeFrame, with the large byte strings as the caller passed them, not copies', () => {
+    const input = big(70_000, 7)
+    const values: unknown[] = [
+      { id: 1, cap: 'nnt1.x', body: { kernel: 'echo', input, priority: 5 } },
+      { id: 2, ok: true, body: { output: input, durationMs: 1, backend: 'cpu' } },
+      { a: big(65_536, 1), b: [big(70_000, 2)], c: { d: { e: big(70_000, 3) } }, f: big(100, 4), g: input, h: input },
+      big(1 << 17, 9),
+      { small: new Uint8Array(10), text: 'no large bytes' },
+    ]
+    for (const value of values) {
+      const parts = encodeFrameParts(value, CAP)
+      expect(joined(parts)).toEqual(encodeFrame(value, CAP))
+      expect(decodeFrame(joined(parts), anyValue, CAP)).toEqual(value)
+    }
+    expect(encodeFrameParts(values[0], CAP)).toContain(input)
+    // The caller's value is left as it was.
+    expect((values[0] as { body: { input: Uint8Array } }).body.input).toBe(input)
+  })
+
+  it('refuses a frame over the cap with FRAME_TOO_LARGE, as encodeFrame does', () => {
+    let error: unknown
+    try {
+      encodeFrameParts({ body: { input: big(100_000, 1) } }, 100_000)
+    } catch (err) {
+      error = err
+    }
+    expectCode(error, 'FRAME_TOO_LARGE')
+    const exact = encodeFrame({ body: { input: big(100_000, 1) } }, CAP).byteLength
+    expect(joined(encodeFrameParts({ body: { input: big(100_000, 1) } }, exact)).byteLength).toBe(exact)
   })
 })
 

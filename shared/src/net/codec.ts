@@ -58,6 +58,74 @@ export function encodeFrame(value: unknown, maxBytes: number): Uint8Array {
   return bytes
 }
 
+/** Byte strings at least this long are not copied into the encoded frame (encodeFrameParts). */
+const LARGE_BYTES = 64 * 1024
+/** How deep encodeFrameParts looks for them: an RPC envelope's body and its fields (a task's input, a result's
+ *  output) are at depth 1 and 2. */
+const LARGE_BYTES_DEPTH = 3
+
+/** encodeFrame's bytes as a list of parts, byte for byte the same CBOR, without copying large byte strings into
+ *  it: each is encoded as a 16-byte placeholder, found again in the (small) output and replaced by its CBOR header
+ *  and the caller's own bytes. A 16 MB task input is then handed to the stream as it is, where encodeFrame copies it
+ *  once more (the transport copies it anyway, to encrypt it). The value is not changed. */
+export function encodeFrameParts(value: unknown, maxBytes: number): Uint8Array[] {
+  const large: Array<{ marker: Uint8Array; bytes: Uint8Array }> = []
+  const swapped = withPlaceholders(value, 0, large)
+  if (large.length === 0) return [encodeFrame(value, maxBytes)]
+  const encoded = encodeFrame(swapped, Number.MAX_SAFE_INTEGER)
+  let size = encoded.byteLength
+  for (const { marker, bytes } of large) size += bytesHeader(bytes.byteLength).byteLength + bytes.byteLength - 1 - marker.byteLength
+  if (size > maxBytes) throw tooLarge(size, maxBytes)
+  const parts: Uint8Array[] = []
+  let from = 0
+  for (const { marker, bytes } of large) {
+    // The placeholder is a 16-byte byte string: header 0x50, then the marker.
+    const at = indexOfMarker(encoded, marker, from)
+    parts.push(encoded.subarray(from, at), bytesHeader(bytes.byteLength), bytes)
+    from = at + 1 + marker.byteLength
+  }
+  parts.push(encoded.subarray(from))
+  return parts
+}
+
+function withPlaceholders(value: unknown, depth: number, large: Array<{ marker: Uint8Array; bytes: Uint8Array }>): unknown {
+  if (value instanceof Uint8Array && value.byteLength >= LARGE_BYTES) {
+    const marker = crypto.getRandomValues(new Uint8Array(16))
+    large.push({ marker, bytes: value })
+    return marker
+  }
+  if (depth >= LARGE_BYTES_DEPTH || value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+    return value
+  let copy: Record<string, unknown> | undefined
+  for (const [key, item] of Object.entries(value)) {
+    const swapped = withPlaceholders(item, depth + 1, large)
+    if (swapped !== item) {
+      copy ??= { ...(value as Record<string, unknown>) }
+      copy[key] = swapped
+    }
+  }
+  return copy ?? value
+}
+
+/** Where the placeholder byte string `0x50 marker` starts in `encoded`, at or after `from`. */
+function indexOfMarker(encoded: Uint8Array, marker: Uint8Array, from: number): number {
+  outer: for (let i = from; i + marker.byteLength < encoded.byteLength; i++) {
+    if (encoded[i] !== 0x50) continue
+    for (let j = 0; j < marker.byteLength; j++) if (encoded[i + 1 + j] !== marker[j]) continue outer
+    return i
+  }
+  throw new Error('encoded frame lost a placeholder')
+}
+
+/** The CBOR header of a byte string of `length` bytes (major type 2). */
+function bytesHeader(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x40 | length)
+  if (length < 0x100) return Uint8Array.of(0x58, length)
+  if (length < 0x10000) return Uint8Array.of(0x59, length >>> 8, length & 0xff)
+  if (length < 0x100000000) return Uint8Array.of(0x5a, length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff)
+  throw new NoodleError('FRAME_TOO_LARGE', `a byte string of ${length} bytes cannot be framed`, 'Split the payload.')
+}
+
 export function decodeFrame<T>(bytes: Uint8Array, schema: FrameSchema<T>, maxBytes: number): T {
   if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes)
   let value: unknown

@@ -8,7 +8,7 @@ import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { NoodleError } from '../errors.js'
-import { decodeFrame, encodeFrame, type FrameSchema } from './codec.js'
+import { decodeFrame, encodeFrameParts, type FrameSchema } from './codec.js'
 
 /** Frames buffered before the stream is paused. */
 const MAX_QUEUED_FRAMES = 16
@@ -133,8 +133,10 @@ export class FrameStream {
 
   /** Encodes and sends one frame, waiting for the stream to drain when its buffer is full. */
   async write(value: unknown, signal?: AbortSignal): Promise<void> {
-    const body = encodeFrame(value, this.maxBytes)
-    const frame = new Uint8ArrayList(varint.encode(body.byteLength), body)
+    const parts = encodeFrameParts(value, this.maxBytes)
+    let length = 0
+    for (const part of parts) length += part.byteLength
+    const frame = new Uint8ArrayList(varint.encode(length), ...parts)
     if (!this.stream.send(frame)) await this.stream.onDrain({ signal })
   }
 }

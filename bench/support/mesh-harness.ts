@@ -7,12 +7,13 @@
 import '../../node/src/shims.js'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createInterface, type Interface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { encodeToken, issueToken, NoodleNode, resolveConfig } from '@noodlenet/shared'
+import { encodeToken, issueToken, NoodleNode, resolveConfig, TOPICS } from '@noodlenet/shared'
 import { nodePlatform } from '../../node/src/platform.js'
 import { percentile } from '../sim/simulator.js'
 
@@ -22,8 +23,24 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export interface MeshOptions {
   peers: number
   perProcess: number
-  /** Presence gossip interval of every peer (ms). */
+  /** Presence (and link-state) gossip interval of every peer (ms). */
   presenceIntervalMs: number
+  /** Failure-detector ping interval (ms; config health.heartbeatMs, default 1 s). */
+  heartbeatMs?: number
+  /** Seconds between metrics summaries (config monitoring.intervalSeconds, default 10). */
+  metricsIntervalSeconds?: number
+}
+
+/** The config every peer of the mesh (and its submitter) runs with, from the mesh's options. */
+export function meshPeerConfig(options: Pick<MeshOptions, 'presenceIntervalMs' | 'heartbeatMs' | 'metricsIntervalSeconds'>) {
+  return {
+    network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, presenceIntervalMs: options.presenceIntervalMs },
+    ...(options.heartbeatMs === undefined ? {} : { health: { heartbeatMs: options.heartbeatMs } }),
+    monitoring: {
+      logLevel: process.env.MESH_HOST_LOG_LEVEL ?? 'ERROR',
+      ...(options.metricsIntervalSeconds === undefined ? {} : { intervalSeconds: options.metricsIntervalSeconds }),
+    },
+  }
 }
 
 interface HostReady {
@@ -54,7 +71,19 @@ export class MeshHost {
   static async start(count: number, root: string, options: MeshOptions, bootstrap: string[]): Promise<MeshHost> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', HOST, String(count), root, String(options.presenceIntervalMs), ...bootstrap],
+      [
+        '--import',
+        'tsx',
+        HOST,
+        String(count),
+        root,
+        JSON.stringify({
+          presenceIntervalMs: options.presenceIntervalMs,
+          heartbeatMs: options.heartbeatMs,
+          metricsIntervalSeconds: options.metricsIntervalSeconds,
+        }),
+        ...bootstrap,
+      ],
       {
         cwd: REPO_ROOT,
         stdio: ['pipe', 'pipe', 'inherit'],
@@ -69,6 +98,17 @@ export class MeshHost {
       }),
     ])
     return new MeshHost(child, lines, ready, exited)
+  }
+
+  /** CPU time the process has used (s, user + system), from /proc; undefined where there is none (not Linux). */
+  cpuSeconds(): number | undefined {
+    try {
+      const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+      return (Number(fields[11]) + Number(fields[12])) / 100
+    } catch {
+      return undefined
+    }
   }
 
   get alive(): boolean {
@@ -108,28 +148,39 @@ export class Mesh {
     this.root = root
   }
 
-  /** Starts the peers, host by host (each host bootstraps from the first peers), and the submitter. */
+  /** Starts the peers, host by host, and the submitter. Each host bootstraps from two peers picked at random among
+   *  those already up (the first host's from nobody): with every peer bootstrapping from the same two, those two held
+   *  a link to all 100 and were too loaded to accept the submitter's dial in 5 minutes. */
   static async start(options: MeshOptions): Promise<Mesh> {
     const mesh = new Mesh(options, await generateKeyPair('Ed25519'))
     try {
       const hosts = Math.ceil(options.peers / options.perProcess)
       const first = await MeshHost.start(Math.min(options.perProcess, options.peers), mesh.rootId, options, [])
       mesh.hosts.push(first)
-      const bootstrap = first.nodes.slice(0, 2).map((node) => node.addr)
       // Started a few at a time: tsx compiling in many processes at once would only slow all of them down.
       for (let i = 1; i < hosts; i += 4) {
         const batch = Array.from({ length: Math.min(4, hosts - i) }, (_, j) => {
           const count = Math.min(options.perProcess, options.peers - (i + j) * options.perProcess)
-          return MeshHost.start(count, mesh.rootId, options, bootstrap)
+          return MeshHost.start(count, mesh.rootId, options, mesh.bootstrap(2))
         })
         mesh.hosts.push(...(await Promise.all(batch)))
       }
-      mesh.submitter = await mesh.startSubmitter(bootstrap)
+      mesh.submitter = await mesh.startSubmitter(mesh.bootstrap(3))
       return mesh
     } catch (err) {
       await mesh.stop()
       throw err
     }
+  }
+
+  /** Addresses of `count` live peers picked at random, to bootstrap from. */
+  bootstrap(count: number): string[] {
+    const nodes = this.hosts.filter((host) => host.alive).flatMap((host) => host.nodes)
+    for (let i = nodes.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[nodes[i], nodes[j]] = [nodes[j], nodes[i]]
+    }
+    return nodes.slice(0, count).map((node) => node.addr)
   }
 
   get rootId(): string {
@@ -142,15 +193,8 @@ export class Mesh {
   }
 
   private async startSubmitter(bootstrap: string[]): Promise<NoodleNode> {
-    const config = resolveConfig([
-      {
-        source: 'mesh-harness',
-        values: {
-          network: { listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, presenceIntervalMs: this.options.presenceIntervalMs, bootstrap },
-          monitoring: { logLevel: process.env.MESH_HOST_LOG_LEVEL ?? 'ERROR' },
-        },
-      },
-    ])
+    const peer = meshPeerConfig(this.options)
+    const config = resolveConfig([{ source: 'mesh-harness', values: { ...peer, network: { ...peer.network, bootstrap } } }])
     const platform = nodePlatform()
     delete platform.createWorkerPool // it only submits
     const node = await NoodleNode.create({ config, platform })
@@ -177,8 +221,7 @@ export class Mesh {
 
   /** Adds one peer in a process of its own and returns its host. */
   async join(): Promise<MeshHost> {
-    const bootstrap = this.hosts[0].nodes.slice(0, 2).map((node) => node.addr)
-    const host = await MeshHost.start(1, this.rootId, this.options, bootstrap)
+    const host = await MeshHost.start(1, this.rootId, this.options, this.bootstrap(2))
     this.hosts.push(host)
     return host
   }
@@ -194,16 +237,20 @@ export interface ScaleOptions {
   tasks: number
   /** Milliseconds each task of the kill job runs (the `delay` kernel), so peers die with work in hand. */
   delayMs: number
-  /** Hosts killed during the kill job, from the last one back (host 0 holds the bootstrap peers). */
+  /** Hosts killed during the kill job, from the last one back. */
   killHosts: number
   /** Give up waiting for any one stage after this long (ms). */
   timeoutMs: number
+  /** How long the idle CPU of the formed mesh is sampled (ms; default 10 s). */
+  idleSampleMs?: number
 }
 
 export interface ScaleResult {
   peers: number
   processes: number
   formedMs: number
+  /** CPU each peer uses a second (ms) once formed, before any task; NaN where /proc is missing. */
+  idleCpuMsPerPeer: number
   presenceReachMs: { p50: number; p99: number; max: number; peers: number }
   map: { tasks: number; correct: number; ms: number; perSecond: number; peersUsed: number }
   kill: {
@@ -241,10 +288,22 @@ export async function runScaleScenario(mesh: Mesh, options: ScaleOptions, log: (
     () => heard.size >= peers,
     options.timeoutMs,
     `the submitter to hear all ${peers} peers`,
-    () => `heard ${heard.size}`,
+    () =>
+      `heard ${heard.size}; the submitter has ${submitter.libp2p.getPeers().length} connections, ` +
+      `${submitter.libp2p.services.pubsub.getSubscribers(TOPICS.presence).length} presence subscribers`,
   )
   const formedMs = Date.now() - started
   log(`formed: the submitter heard all ${peers} peers in ${formedMs} ms`)
+
+  // What the formed mesh costs with no tasks: CPU of every peer process over a few seconds, per peer.
+  const hosts = mesh.hosts.filter((host) => host.alive)
+  const before = hosts.map((host) => host.cpuSeconds())
+  const idleFrom = performance.now()
+  await new Promise((resolve) => setTimeout(resolve, options.idleSampleMs ?? 10_000))
+  const idleSeconds = (performance.now() - idleFrom) / 1000
+  const cpu = hosts.reduce((sum, host, i) => sum + ((host.cpuSeconds() ?? Number.NaN) - (before[i] ?? Number.NaN)), 0)
+  const idleCpuMsPerPeer = Math.round(((cpu / idleSeconds) * 1000 * 10) / peers) / 10
+  log(`idle: ${idleCpuMsPerPeer} ms of CPU a second per peer`)
 
   // A new peer joins: how long until every other peer has heard its presence?
   const joined = await mesh.join()
@@ -323,5 +382,5 @@ export async function runScaleScenario(mesh: Mesh, options: ScaleOptions, log: (
   log(
     `map with ${killed.size} peers killed: ${killCorrect}/${options.tasks} correct, ${kill.duplicates} duplicated, ${failed.length} failed, ${kill.ms} ms`,
   )
-  return { peers, processes: mesh.hosts.length - 1, formedMs, presenceReachMs, map, kill }
+  return { peers, processes: mesh.hosts.length - 1, formedMs, idleCpuMsPerPeer, presenceReachMs, map, kill }
 }

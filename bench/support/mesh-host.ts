@@ -5,19 +5,24 @@
 // {nodes: [{peerId, addr}], startedAt}; a `report` line on stdin prints {heard: {peerId: {otherPeerId: ms}}, peers:
 // {peerId: connections}}. Stops when stdin closes or on SIGTERM; the harness SIGKILLs it to kill its peers.
 //
-// Usage: node --import tsx bench/support/mesh-host.ts COUNT ROOT PRESENCE_MS [BOOTSTRAP_ADDR...]
+// Usage: node --import tsx bench/support/mesh-host.ts COUNT ROOT OPTIONS_JSON [BOOTSTRAP_ADDR...]
+// (OPTIONS_JSON: {presenceIntervalMs, heartbeatMs?, metricsIntervalSeconds?}, as MeshOptions)
 
 import '../../node/src/shims.js'
 import { createInterface } from 'node:readline'
 import { NoodleNode, resolveConfig } from '@noodlenet/shared'
 import { nodePlatform } from '../../node/src/platform.js'
+import { meshPeerConfig } from './mesh-harness.js'
 
-const [countArg, root, presenceArg, ...bootstrap] = process.argv.slice(2)
+const [countArg, root, optionsArg, ...bootstrap] = process.argv.slice(2)
 const count = Number(countArg)
-const presenceIntervalMs = Number(presenceArg)
-if (!Number.isInteger(count) || count < 1 || root === undefined || !Number.isInteger(presenceIntervalMs)) {
-  throw new Error('usage: mesh-host.ts COUNT ROOT PRESENCE_MS [BOOTSTRAP_ADDR...]')
+const options = JSON.parse(optionsArg ?? 'null') as Parameters<typeof meshPeerConfig>[0] | null
+if (!Number.isInteger(count) || count < 1 || root === undefined || !Number.isInteger(options?.presenceIntervalMs)) {
+  throw new Error(
+    'usage: mesh-host.ts COUNT ROOT {"presenceIntervalMs":MS,"heartbeatMs"?:MS,"metricsIntervalSeconds"?:S} [BOOTSTRAP_ADDR...]',
+  )
 }
+const peer = meshPeerConfig(options as Parameters<typeof meshPeerConfig>[0])
 
 const nodes: NoodleNode[] = []
 const heard = new Map<string, Record<string, number>>()
@@ -26,14 +31,9 @@ for (let i = 0; i < count; i++) {
     {
       source: 'mesh-host',
       values: {
-        network: {
-          listen: ['/ip4/127.0.0.1/tcp/0'],
-          mdns: false,
-          presenceIntervalMs,
-          bootstrap: i === 0 ? bootstrap : [...bootstrap.slice(0, 2), nodes[0].addrs()[0]],
-        },
+        ...peer,
+        network: { ...peer.network, bootstrap: i === 0 ? bootstrap : [...bootstrap.slice(0, 2), nodes[0].addrs()[0]] },
         scheduler: { concurrency: 1 },
-        monitoring: { logLevel: process.env.MESH_HOST_LOG_LEVEL ?? 'ERROR' },
         security: { trustedRoots: [root] },
       },
     },

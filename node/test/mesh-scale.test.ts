@@ -13,8 +13,10 @@ afterAll(async () => {
 describe('a mesh of 12 peers in 3 processes', () => {
   it('presence reaches every peer, a map job completes, and killing a third of the peers loses no task', async () => {
     mesh = await Mesh.start({ peers: 12, perProcess: 4, presenceIntervalMs: 2_000 })
-    const result = await runScaleScenario(mesh, { tasks: 200, delayMs: 50, killHosts: 1, timeoutMs: 120_000 }, (line) =>
-      console.log(`mesh-scale: ${line}`),
+    const result = await runScaleScenario(
+      mesh,
+      { tasks: 200, delayMs: 50, killHosts: 1, timeoutMs: 120_000, idleSampleMs: 2_000 },
+      (line) => console.log(`mesh-scale: ${line}`),
     )
     expect(result.presenceReachMs.peers).toBe(12)
     expect(result.map.correct).toBe(200)

@@ -38,6 +38,13 @@ describe('NoodleNode', () => {
     expect(profile?.version).toMatch(/^\d+\.\d+\.\d+/)
   })
 
+  it('a newcomer is heard as soon as it has a neighbour, not an interval later', async () => {
+    // Presence every 10 minutes: the profiles published at start reach nobody, so only the publish on the first
+    // subscriber (net/presence.ts) can carry them within the test's time.
+    nodes = await startMesh(2, { network: { presenceIntervalMs: 600_000 } })
+    await eventually(() => nodes.every((node) => node.presence.profiles().length === 1), 10_000, 'each to hear the other')
+  })
+
   it('a stopped node is dropped by the others and two nodes share no state', async () => {
     nodes = await startMesh(3)
     await eventually(() => nodes.every((node) => node.peers().length === 2), 15_000, 'full mesh')

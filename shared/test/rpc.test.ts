@@ -369,6 +369,16 @@ describe('garbage on a stream', () => {
     expect(await client.rpc.request(server.peerId, ECHO, { text: 'still serving' })).toMatchObject({ text: 'still serving' })
   })
 
+  it('a stream the caller resets before sending anything is no bad frame: no warning, and the node keeps serving', async () => {
+    const { stream } = await rawStream()
+    await eventually(() => openStreams(server, ECHO.protocol).length === 1, 5_000, 'the server to see the stream')
+    stream.abort(new Error('the caller died'))
+    await eventually(() => openStreams(server, ECHO.protocol).length === 0, 5_000, 'the reset to reach the server')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'still serving' })).toMatchObject({ text: 'still serving' })
+    const warnings = (server.platform.logSink as MemorySink).records().filter((record) => record.msg === 'bad frame; closing stream')
+    expect(warnings).toEqual([])
+  })
+
   it('a valid CBOR frame that is not a request envelope is answered with FRAME_INVALID', async () => {
     const { stream, frames } = await rawStream()
     const body = encodeFrame({ hello: 'world' }, 1024)

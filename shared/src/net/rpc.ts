@@ -8,7 +8,7 @@
 // gate every request passes it before the handler sees it: no handler can be reached around it.
 
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { NoodleError, type NoodleErrorCode } from '../errors.js'
+import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
 import { LIMITS } from '../limits.js'
 import { type Logger, newTraceId, tracedLogger } from '../monitoring/logger.js'
 import type { AuthorizationRequest, GatedCommand, SecurityGate } from '../security/gate.js'
@@ -221,6 +221,12 @@ export class RpcService {
         if (envelope === null) break
         body = validateFrame(envelope.body, definition.request)
       } catch (err) {
+        // The stream was reset under us (the caller died or hung up): nothing to answer, and no bad frame. These came by
+        // the hundred as WARNINGs whenever peers died in bench mesh-scale.
+        if (isNoodleError(err) && err.code === 'STREAM_CLOSED') {
+          this.logger.debug({ peer: connection.remotePeer.toString(), protocol: definition.protocol }, 'stream reset while idle')
+          return
+        }
         // A bad frame: answer it with the typed error, close this stream, keep the connection.
         this.logger.warning(
           { peer: connection.remotePeer.toString(), protocol: definition.protocol, err: toWireError(err) },

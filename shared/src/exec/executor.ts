@@ -518,14 +518,11 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
   }
 }
 
-/** The input as a worker would receive it: a copy, or with its buffers moved (the caller's are detached). */
+/** The input an inline kernel runs on: a copy, as a worker would receive it; an input the caller hands over
+ *  (`transferInput`: decoded from a frame, nobody else holds it) as it is, where a worker would get its buffers moved
+ *  (structuredClone with transfer still copies everything else, for nothing on this thread). */
 function copyOf(input: unknown, transfer: boolean): unknown {
-  if (!transfer) return structuredClone(input)
-  try {
-    return structuredClone(input, { transfer: transferablesOf(input) })
-  } catch {
-    return structuredClone(input)
-  }
+  return transfer ? input : structuredClone(input)
 }
 
 function unsendable(kernel: string, err: unknown): NoodleError {

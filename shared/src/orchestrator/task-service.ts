@@ -238,6 +238,7 @@ export class TaskService {
   private wake: ReturnType<typeof setTimeout> | undefined
   private wakeAt = Number.POSITIVE_INFINITY
   private pumpQueued = false
+  private pumpedThisTurn = false
   /** Peers that get one task per request: they do not serve TASK_BATCH_PROTOCOL, or rate-limited a batch. */
   private readonly unbatched = new Set<string>()
   private started = false
@@ -673,9 +674,18 @@ export class TaskService {
     if (placed.length > 0) this.flush(placed)
   }
 
-  /** A pump() a microtask from now, once however often it is asked for: a map() queues all its tasks first, and
-   *  they are placed (and batched) together. */
+  /** After a submit: the first task of a turn is placed at once (one awaited alone goes out before anything else
+   *  runs); the ones that follow in the same turn (a map() queueing its inputs) are placed together a microtask later,
+   *  once, so that those for one peer can share frames. */
   private pumpSoon(): void {
+    if (!this.pumpedThisTurn) {
+      this.pumpedThisTurn = true
+      queueMicrotask(() => {
+        this.pumpedThisTurn = false
+      })
+      this.pump()
+      return
+    }
     if (this.pumpQueued) return
     this.pumpQueued = true
     queueMicrotask(() => {
@@ -713,6 +723,9 @@ export class TaskService {
         continue
       }
       placed.push(this.begin(step.entry, step.decision.peer))
+      // Nothing else waits to be placed: send now, before the loop's last look at the peers (a task awaited alone
+      // should not wait for it).
+      if (this.queue.size === 0) this.flush(placed.splice(0))
     }
   }
 

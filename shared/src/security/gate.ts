@@ -191,7 +191,7 @@ export class SecurityGate {
    *  request (fail closed) and is logged; `flushAudit()` waits for what is queued. */
   private scheduleFlush(): void {
     if (this.flushing !== undefined) return
-    this.flushing = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+    this.flushing = new Promise<void>(afterThisTurn).then(async () => {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.pending.length)
         for (const entry of batch) {
@@ -212,3 +212,9 @@ export class SecurityGate {
     while (this.flushing !== undefined) await this.flushing
   }
 }
+
+/** Runs `then` once the current turn's I/O is done: setImmediate where there is one (Node), else a zero timeout.
+ *  A zero timeout waits at least 1 ms in Node: the audit work of a request then lands on the next request's turn
+ *  (round trips take ~0.5 ms), where setImmediate runs it while the caller reads the answer. */
+const afterThisTurn: (then: () => void) => void =
+  typeof globalThis.setImmediate === 'function' ? (then) => globalThis.setImmediate(then) : (then) => setTimeout(then, 0)

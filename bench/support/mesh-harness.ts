@@ -72,6 +72,8 @@ export class MeshHost {
     const child = spawn(
       process.execPath,
       [
+        // e.g. MESH_HOST_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile every peer process.
+        ...(process.env.MESH_HOST_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         '--import',
         'tsx',
         HOST,

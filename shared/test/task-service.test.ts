@@ -322,6 +322,35 @@ describe('tasks across nodes', () => {
     for (const answer of answers.slice(1)) expect(answer).toMatchObject({ status: 'rejected', reason: { code: 'FRAME_INVALID' } })
   })
 
+  it('a batch through a route (A—B—C, A and C deny each other) is answered whole by the final frame', async () => {
+    const { root, grant } = await authority()
+    const [aKey, cKey] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+    const [aId, cId] = [aKey, cKey].map((key) => peerIdFromPrivateKey(key).toString())
+    const relay = await startNode()
+    const start = async (key: typeof aKey, deny: string, executor?: TaskExecutor) => {
+      const node = await NoodleNode.create({
+        config: testConfig({ network: { bootstrap: [relay.addrs()[0]], denyPeers: [deny] }, security: { trustedRoots: [root] } }),
+        platform: { ...testPlatform(), taskExecutor: () => executor },
+        privateKey: key,
+      })
+      await node.start()
+      nodes.push(node)
+      return node
+    }
+    const executor = new FakeExecutor(256)
+    const a = await start(aKey, cId)
+    const c = await start(cKey, aId, executor)
+    await eventually(() => a.router.route(cId) !== undefined, 20_000, 'a route from A to C')
+    const tasks = [1, 2, 3].map((input) => ({ input, priority: 5 }))
+    const answer = await a.rpc.request(c.peerId, TASK_BATCH_PROTOCOL, { kernel: 'double', tasks }, { capability: await grant(a) })
+    expect(answer.results.map((result) => [result.i, result.ok && result.output]).sort()).toEqual([
+      [0, 2],
+      [1, 4],
+      [2, 6],
+    ])
+    expect(executor.maxPerTurn).toBe(3)
+  })
+
   it("an app's own scoring function places tasks, passed per run or registered by name", async () => {
     const { root, grant } = await authority()
     const [x, y] = [new FakeExecutor(), new FakeExecutor()]

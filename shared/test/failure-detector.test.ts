@@ -86,7 +86,6 @@ describe('FailureDetector', () => {
     presence.gossip(PEER)
     run(presence, 30_000, 1_000)
     linked = false
-    const silentFrom = Date.now()
     run(presence, 10_000)
     const dead = events.find((e) => e.state === 'dead')
     expect(dead).toBeDefined()

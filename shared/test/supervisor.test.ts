@@ -94,6 +94,7 @@ describe('supervision', () => {
     // surface as an uncaught exception from the emitter (and fail this test).
     expect(() => node.presence.dispatchEvent(new CustomEvent('presence:update', { detail: { peerId: 'bogus' } }))).not.toThrow()
     expect(node.metrics.render()).toContain('noodlenet_component_failures_total{component="tasks.presence"} 1')
+    expect(node.metrics.render()).toContain('noodlenet_component_failures_total{component="mesh.discovery"} 1')
     expect(await node.run('echo', 'still here')).toBe('still here')
   })
 

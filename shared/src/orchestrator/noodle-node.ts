@@ -259,8 +259,10 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       executorLoad: () => this.tasks.executor?.load(),
       submitted: () => this.tasks.stats(),
     })
+    // Guarded: a profile this cannot use is logged and counted, and the event still reaches the node's listeners.
+    const discover = this.supervisor.guard('mesh.discovery', (profile: NodeProfile) => this.discovered(profile))
     this.presence.addEventListener('presence:update', (evt) => {
-      this.discovered(evt.detail)
+      discover(evt.detail)
       this.safeDispatchEvent('presence:update', { detail: evt.detail })
     })
     this.presence.addEventListener('presence:expire', (evt) => {

@@ -9,15 +9,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type KernelContext, matmulKernel } from '@noodlenet/shared'
 import type { AdapterSummary } from '@noodlenet/webgpu'
-import { DawnProcess } from '@noodlenet/webgpu/node'
 import { build } from 'vite'
 import { launchChromium } from '../web/test/support/browser.js'
 import type { MatmulBackend } from './matmul-page/harness-api.js'
 import type { Benchmark, BenchOptions, BenchReport } from './support/benchmark.js'
 import { describeMachine, machineLine } from './support/machine.js'
-import { matmulOperands, relativeError } from './support/matmul-operands.js'
+import { alternate, matmulInNode, type Place, type Plan, type Timing } from './support/matmul-node.js'
 import { formatTable } from './support/table.js'
 
 const N = 512
@@ -25,35 +23,8 @@ const PAGE_ROOT = fileURLToPath(new URL('./matmul-page/', import.meta.url))
 /** A made-up origin the page is served from by request interception: localhost, so a secure context (WebGPU). */
 const ORIGIN = 'http://localhost:9'
 
-interface Plan {
-  /** Untimed runs per backend first (pipeline compilation, JIT). */
-  warmup: number
-  /** Timed runs per backend. */
-  runs: number
-}
-
 const FULL: Plan = { warmup: 2, runs: 7 }
 const QUICK: Plan = { warmup: 1, runs: 2 }
-
-interface Timing {
-  medianMs: number
-  minMs: number
-  maxMs: number
-  samplesMs: number[]
-}
-
-interface Place {
-  place: 'Chromium' | 'Node'
-  adapter?: AdapterSummary
-  /** Why WebGPU did not run there. */
-  unavailable?: string
-  cpu: Timing
-  webgpu?: Timing
-  /** Node only: the Dawn calls' time as the caller sees it, IPC to the child process included. */
-  webgpuWithIpc?: Timing
-  /** Largest deviation of the WebGPU product from the CPU kernel's, relative to the largest element. */
-  relativeError?: number
-}
 
 export const matmulBenchmark: Benchmark = {
   name: 'matmul',
@@ -63,7 +34,7 @@ export const matmulBenchmark: Benchmark = {
 
 async function run(options: BenchOptions): Promise<BenchReport> {
   const plan = options.quick ? QUICK : FULL
-  const places = [await inChromium(plan), await inNode(plan)]
+  const places = [await inChromium(plan), await matmulInNode(plan, N, 'any')]
   return report(places, plan, options)
 }
 
@@ -115,59 +86,6 @@ async function inChromium(plan: Plan): Promise<Place> {
   }
 }
 
-async function inNode(plan: Plan): Promise<Place> {
-  const input = matmulOperands(N)
-  const context: KernelContext = { signal: new AbortController().signal, progress: () => {} }
-  const cpu = async (): Promise<number> => {
-    const started = performance.now()
-    await matmulKernel.run(matmulKernel.validate(input), context)
-    return performance.now() - started
-  }
-  let dawn: DawnProcess
-  try {
-    dawn = await DawnProcess.start({ adapter: 'any' })
-  } catch (err) {
-    return { place: 'Node', unavailable: (err as Error).message, cpu: (await alternate(plan, { cpu })).cpu }
-  }
-  try {
-    const withIpc: number[] = []
-    const webgpu = async (): Promise<number> => {
-      const started = performance.now()
-      const { ms } = await dawn.runTimed('matmul', input)
-      withIpc.push(performance.now() - started)
-      return ms
-    }
-    const timings = await alternate(plan, { cpu, webgpu })
-    const product = (await dawn.run('matmul', input)) as number[][]
-    return {
-      place: 'Node',
-      adapter: dawn.adapter,
-      cpu: timings.cpu,
-      webgpu: timings.webgpu,
-      webgpuWithIpc: summarize(withIpc.slice(-plan.runs)),
-      relativeError: relativeError(product, await matmulKernel.run(matmulKernel.validate(input), context)),
-    }
-  } finally {
-    await dawn.stop()
-  }
-}
-
-/** Warm-up runs of each, then `plan.runs` rounds in which each backend runs once, the order alternating. */
-async function alternate<K extends string>(plan: Plan, backends: Record<K, () => Promise<number>>): Promise<Record<K, Timing>> {
-  const names = Object.keys(backends) as K[]
-  for (const name of names) for (let i = 0; i < plan.warmup; i++) await backends[name]()
-  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>
-  for (let round = 0; round < plan.runs; round++) {
-    for (const name of round % 2 === 0 ? names : [...names].reverse()) samples[name].push(await backends[name]())
-  }
-  return Object.fromEntries(names.map((name) => [name, summarize(samples[name])])) as Record<K, Timing>
-}
-
-function summarize(samples: number[]): Timing {
-  const sorted = samples.toSorted((x, y) => x - y)
-  return { medianMs: sorted[Math.floor(sorted.length / 2)], minMs: sorted[0], maxMs: sorted[sorted.length - 1], samplesMs: samples }
-}
-
 function report(places: Place[], plan: Plan, options: BenchOptions): BenchReport {
   const machine = describeMachine()
   const gflops = (ms: number): number => (2 * N ** 3) / (ms * 1e6)
@@ -207,7 +125,7 @@ function report(places: Place[], plan: Plan, options: BenchOptions): BenchReport
     ...(software
       ? [
           'The WebGPU adapters here are SwiftShader, a CPU emulation of a GPU: WebGPU is a correctness backend on this machine,',
-          'and its time says what emulation costs, not what a GPU gains. Real-GPU figures need a machine with a GPU.',
+          'and its time says what emulation costs, not what a GPU gains. On a machine with a GPU: bench/gpu-check (KERNELS.md).',
         ]
       : []),
   ].join('\n')

@@ -91,6 +91,7 @@ describe('input validation: TASK_INPUT_INVALID, naming the field and what the in
     ['delay', 'soon', /the input must be an object \{ms, value\?\}/],
     ['matmul', { a: [[1, 2]], b: [[1, 2]] }, /inner dimensions differ: a is 1×2, so b must be 2×n, but it is 1×2/],
     ['matmul', { a: [[1, 2], [3]], b: [[1], [2]] }, /a is not rectangular: row 0 has 2 elements, row 1 has 1/],
+    ['matmul', { a: [[1], 5], b: [[1]] }, /a\.1 must be a row: an array of numbers/],
     ['matmul', { a: [[1, 'x']], b: [[1], [2]] }, /a\[0\]\[1\] is "x", not a finite number/],
     ['matmul', { a: [[1, Number.NaN]], b: [[1], [2]] }, /a\[0\]\[1\] is NaN/],
     ['matmul', { a: [[1e39]], b: [[1]] }, /a\[0\]\[0\] is 1e\+39, not a finite number within ±3\.4e38/],

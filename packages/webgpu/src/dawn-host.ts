@@ -3,7 +3,7 @@
 // runs kernels one at a time for its parent over IPC until the parent disconnects.
 
 import { isNoodleError } from '@noodlenet/shared'
-import type { HostMessage, ParentMessage, WireError } from './dawn-protocol.js'
+import { type HostMessage, type ParentMessage, packNumbers, unpackNumbers, type WireError } from './dawn-protocol.js'
 import type { WebGpuRunner as Runner } from './runner.js'
 
 const send = (message: HostMessage): void => {
@@ -31,14 +31,18 @@ process.on('message', (message: ParentMessage) => {
     running.get(message.id)?.abort(new Error(message.reason))
     return
   }
-  const { id, kernel, input } = message
+  const { id, kernel } = message
+  const input = unpackNumbers(message.input, message.packed)
   const controller = new AbortController()
   running.set(id, controller)
   const started = performance.now()
   runner
     .run(kernel, input, { signal: controller.signal, progress: () => {} })
     .then(
-      (output) => send({ type: 'result', id, output, ms: performance.now() - started }),
+      (output) => {
+        const packed = packNumbers(output)
+        send({ type: 'result', id, output: packed.value, packed: packed.packed, ms: performance.now() - started })
+      },
       (err: unknown) => send({ type: 'error', id, error: toWire(err) }),
     )
     .finally(() => running.delete(id))

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { type KernelContext, NoodleError, type NoodleErrorCode } from '@noodlenet/shared'
-import type { HostMessage, ParentMessage } from './dawn-protocol.js'
+import { type HostMessage, type ParentMessage, packNumbers, unpackNumbers } from './dawn-protocol.js'
 import type { AdapterSummary } from './runner.js'
 
 const HOST = fileURLToPath(new URL('./dawn-host.mjs', import.meta.url))
@@ -134,7 +134,8 @@ export class DawnProcess {
         },
       })
       this.#busy()
-      this.#send({ type: 'run', id, kernel, input })
+      const packed = packNumbers(input)
+      this.#send({ type: 'run', id, kernel, input: packed.value, packed: packed.packed })
     })
   }
 
@@ -161,7 +162,7 @@ export class DawnProcess {
     if (pending === undefined) return
     this.#pending.delete(message.id)
     if (this.#pending.size === 0) this.#idle()
-    if (message.type === 'result') pending.resolve({ output: message.output, ms: message.ms })
+    if (message.type === 'result') pending.resolve({ output: unpackNumbers(message.output, message.packed), ms: message.ms })
     else {
       const err = new NoodleError(message.error.code as NoodleErrorCode, message.error.message, message.error.hint)
       if (err.code === 'GPU_DEVICE_LOST') this.#lost ??= err

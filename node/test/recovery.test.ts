@@ -163,10 +163,12 @@ describe('circuit breakers and the retry budget', () => {
     await submitter.process.logRecord((line) => line.msg === 'circuit breaker closed: the peer takes tasks again', 5_000)
   })
 
-  it('with the retry budget spent, a task that loses a second executor fails with RETRY_BUDGET_EXHAUSTED', {
+  it('with the retry budget spent and no wait allowed, a task that loses a second executor fails with RETRY_BUDGET_EXHAUSTED', {
     timeout: 120_000,
   }, async () => {
-    const { submitter, token, executors } = await mesh(2, { scheduler: { execute: false, retryBudgetPercent: 0, retryBudgetFloor: 0 } })
+    const { submitter, token, executors } = await mesh(2, {
+      scheduler: { execute: false, retryBudgetPercent: 0, retryBudgetFloor: 0, retryBudgetWaitMs: 0 },
+    })
     const id = await submit(submitter.ready.api, { kernel: 'delay', input: { ms: 5_000 }, token })
     // The first move after an executor dies is a free failover; the second retry needs the budget, and it is 0.
     const first = await runningOn(submitter.ready.api, id, executors)
@@ -181,6 +183,26 @@ describe('circuit breakers and the retry budget', () => {
     expect(result.status).toBe('failed')
     expect(result.error?.code).toBe('RETRY_BUDGET_EXHAUSTED')
     expect(result.error?.message).toMatch(/retry budget is spent.*check GET \/api\/health\/peers/)
+  })
+
+  it('a task due a retry while the budget is spent waits for the budget and then completes elsewhere', {
+    timeout: 180_000,
+  }, async () => {
+    // One retry per 10 s window: the first move is free, the second takes the one retry, the third must wait for
+    // that retry to age out of the window.
+    const { submitter, token, executors } = await mesh(4, { scheduler: { execute: false, retryBudgetPercent: 0, retryBudgetFloor: 1 } })
+    const id = await submit(submitter.ready.api, { kernel: 'delay', input: { ms: 4_000, value: 'waited' }, token })
+    let alive = executors
+    for (let kill = 0; kill < 3; kill++) {
+      const victim = await runningOn(submitter.ready.api, id, alive)
+      alive = alive.filter((executor) => executor !== victim)
+      await victim.process.kill()
+    }
+    await submitter.process.logRecord((line) => /retry budget is spent.*tasks due a retry wait for it/.test(String(line.msg)), 30_000)
+    const result = await outcome(submitter.ready.api, id)
+    expect(result.status).toBe('done')
+    expect(result.result).toBe('waited')
+    expect(result.peer).toBe(alive[0].ready.peerId)
   })
 
   it('under overload the lowest priorities are shed with TASK_SHED; a higher priority still gets in', { timeout: 120_000 }, async () => {

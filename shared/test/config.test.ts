@@ -77,6 +77,7 @@ describe('defaults', () => {
         breakerCooldownMs: LIMITS.breakerCooldownMs,
         retryBudgetPercent: LIMITS.retryBudgetPercent,
         retryBudgetFloor: LIMITS.retryBudgetFloor,
+        retryBudgetWaitMs: LIMITS.retryBudgetWaitMs,
         shedQueueLength: LIMITS.shedQueueLength,
       },
       monitoring: { logLevel: 'INFO', intervalSeconds: 10, metrics: true, selfTuning: SELF_TUNING_DEFAULTS },

@@ -317,9 +317,10 @@ export const SchedulerConfigSchema = v.strictObject(
     breakerFailures: int(1, 1000, LIMITS.breakerFailures),
     breakerCooldownMs: int(10, 600_000, LIMITS.breakerCooldownMs),
     /** Retries (a task placed again after its peer lost it) allowed per 100 tasks sent in 10 s, plus the floor;
-     *  beyond them a task fails with RETRY_BUDGET_EXHAUSTED. */
+     *  beyond them a task waits up to retryBudgetWaitMs for the budget, then fails with RETRY_BUDGET_EXHAUSTED. */
     retryBudgetPercent: int(0, 100, LIMITS.retryBudgetPercent),
     retryBudgetFloor: int(0, 1_000_000, LIMITS.retryBudgetFloor),
+    retryBudgetWaitMs: int(0, 3_600_000, LIMITS.retryBudgetWaitMs),
     /** Tasks waiting in this node's submit queue (with its own executor full) beyond which the lowest priorities
      *  are shed with TASK_SHED. */
     shedQueueLength: int(1, 1_000_000, LIMITS.shedQueueLength),

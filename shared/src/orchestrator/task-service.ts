@@ -139,6 +139,8 @@ export interface RecoverySettings {
   /** Retries allowed per 100 tasks sent in the budget's window, plus the floor. */
   retryBudgetPercent: number
   retryBudgetFloor: number
+  /** How long a task due a retry waits for a spent budget before it fails (ms); 0: it fails at once. */
+  retryBudgetWaitMs: number
   /** Tasks waiting here (with this node's executor full) beyond which the lowest priorities are shed. */
   shedQueueLength: number
   /** A peer whose profile says it runs throttled (a hidden tab) gets leases this many times longer, as the failure
@@ -166,6 +168,9 @@ interface Pending {
   retries: number
   /** Resolved or rejected: whatever answers later is a duplicate, dropped. */
   settled: boolean
+  /** Since when it has waited for the node's retry budget (queue time), while it is due a retry the budget could not
+   *  give yet: the retry is taken when it is next placed. */
+  budgetWaitSince?: number
   /** A replica of a task run on several peers: its siblings and the peers they took. */
   group?: ReplicaGroup
 }
@@ -220,6 +225,9 @@ export class TaskService {
   /** A circuit breaker per peer: an open one keeps tasks off that peer until a probe succeeds. */
   readonly breakers: BreakerBoard
   private readonly retryBudget: RetryBudget
+  private readonly retryBudgetWaitMs: number
+  /** When the last "retry budget spent" warning was logged (one per budget window at most). */
+  private budgetWarnedAt = Number.NEGATIVE_INFINITY
   private readonly shedQueueLength: number
   private readonly throttledFactor: number
   /** Replica outputs each peer returned that the others outvoted (or that matched no majority). */
@@ -286,6 +294,7 @@ export class TaskService {
       windowMs: LIMITS.retryBudgetWindowMs,
       now,
     })
+    this.retryBudgetWaitMs = recovery.retryBudgetWaitMs ?? LIMITS.retryBudgetWaitMs
   }
 
   async start(): Promise<void> {
@@ -722,6 +731,7 @@ export class TaskService {
         this.settle(step.entry, step.error)
         continue
       }
+      if (step.entry.data.budgetWaitSince !== undefined && !this.takeOwedRetry(step.entry)) continue
       placed.push(this.begin(step.entry, step.decision.peer))
       // Nothing else waits to be placed: send now, before the loop's last look at the peers (a task awaited alone
       // should not wait for it).
@@ -1036,7 +1046,7 @@ export class TaskService {
     this.breakers.failure(lease.peer)
     // A pinned task has nowhere else to go, a running shader cannot be stopped (see failed()), and a task out of
     // retries keeps the attempt it has: the lapsed attempt stays the task's, its answer or error counts.
-    if (entry.task.peer !== undefined || entry.task.kernel === 'wgsl' || this.retryRefusal(entry) !== undefined) {
+    if (entry.task.peer !== undefined || entry.task.kernel === 'wgsl' || this.retryVerdict(entry).kind !== 'retry') {
       lease.lapsed = false
       return
     }
@@ -1057,22 +1067,64 @@ export class TaskService {
     this.queue.requeue(entry)
   }
 
-  /** Why the task may not be retried now (its own limit, or the node's budget), else undefined; takes a retry from
-   *  the budget when it may (from the second retry on). */
-  private retryRefusal(entry: QueuedTask<Pending>): string | undefined {
+  /**
+   * Whether a task whose attempt failed or lapsed may be placed again now. `retry`: yes, and the retry is counted
+   * (from the second on, it is taken from the node's budget; a task's first move is a failover, free: one executor
+   * dying takes its whole queue with it, and those tasks did nothing wrong). `wait`: the budget is spent for now and
+   * the task has waited less than retryBudgetWaitMs for it. `refused`: never (its own limit, or it waited long enough).
+   */
+  private retryVerdict(entry: QueuedTask<Pending>): { kind: 'retry' } | { kind: 'wait' | 'refused'; reason: string } {
     const pending = entry.data
-    if (pending.retries >= LIMITS.retryMaxPerTask) return `it was placed ${pending.retries + 1} times`
-    // A task's first move is a failover, free: one executor dying takes its whole queue with it, and those tasks
-    // did nothing wrong. A task that fails again draws on the budget, so a failing mesh at most doubles its load
-    // before the budget caps it.
+    if (pending.retries >= LIMITS.retryMaxPerTask) return { kind: 'refused', reason: `it was placed ${pending.retries + 1} times` }
     const { queued, inFlight } = this.stats()
     if (pending.retries > 0 && !this.retryBudget.tryRetry(queued + inFlight)) {
       const { sent, retried } = this.retryBudget.totals()
-      return `this node's retry budget is spent (${retried} retries for ${sent} tasks sent in the last ${LIMITS.retryBudgetWindowMs / 1000} s and ${queued + inFlight} outstanding)`
+      const waitedMs = this.queue.now() - (pending.budgetWaitSince ?? this.queue.now())
+      const reason =
+        `this node's retry budget is spent (${retried} retries for ${sent} tasks sent in the last ` +
+        `${LIMITS.retryBudgetWindowMs / 1000} s and ${queued + inFlight} outstanding)`
+      if (waitedMs >= this.retryBudgetWaitMs) {
+        return { kind: 'refused', reason: waitedMs > 0 ? `${reason}, and it waited ${Math.round(waitedMs / 1000)} s for it` : reason }
+      }
+      return { kind: 'wait', reason }
     }
     pending.retries++
+    pending.budgetWaitSince = undefined
     this.components.recoveryMetrics?.taskRetries.inc()
-    return undefined
+    return { kind: 'retry' }
+  }
+
+  /** A task due a retry that the budget could not give when its attempt failed, now placed again: takes the retry,
+   *  or puts the task back to wait (false), or fails it once it has waited retryBudgetWaitMs (false). */
+  private takeOwedRetry(entry: QueuedTask<Pending>): boolean {
+    const verdict = this.retryVerdict(entry)
+    if (verdict.kind === 'retry') return true
+    if (verdict.kind === 'wait') this.waitForBudget(entry, verdict.reason)
+    else this.settle(entry, this.budgetError(entry, verdict.reason))
+    return false
+  }
+
+  /** Puts a task due a retry back in line until the budget may have room: about a tenth of its window (when the
+   *  oldest retries age out), jittered so that the waiting tasks do not all come back together. */
+  private waitForBudget(entry: QueuedTask<Pending>, reason: string): void {
+    const now = this.queue.now()
+    entry.data.budgetWaitSince ??= now
+    if (now - this.budgetWarnedAt >= LIMITS.retryBudgetWindowMs) {
+      this.budgetWarnedAt = now
+      this.log.warning({ kernel: entry.task.kernel }, `${reason}: tasks due a retry wait for it (peers are failing: GET /api/health/peers)`)
+    }
+    const slice = LIMITS.retryBudgetWindowMs / 10
+    this.queue.defer(entry, now + slice + Math.floor(Math.random() * slice))
+  }
+
+  private budgetError(entry: QueuedTask<Pending>, reason: string, lost?: { peer: string; error: NoodleError }): NoodleError {
+    const what = lost === undefined ? '' : ` after ${lost.peer} lost it (${lost.error.message})`
+    return new NoodleError(
+      'RETRY_BUDGET_EXHAUSTED',
+      `the ${entry.task.kernel} task was not placed again${what}: ${reason}`,
+      'Peers are failing: check GET /api/health/peers, then submit it again later',
+      lost === undefined ? undefined : { cause: lost.error },
+    )
   }
 
   private breakerChanged(peer: string, state: BreakerState, previous: BreakerState): void {
@@ -1115,21 +1167,18 @@ export class TaskService {
       // placement on one cost a retry: 355 of 1,000 tasks failed with 5 of 30 peers killed, bench mesh-scale).
       // Bounded all the same: past 4 × retryMaxPerTask placements even those count.
       const unreached = error.code === 'PEER_UNREACHABLE' && entry.attempts <= 4 * LIMITS.retryMaxPerTask
-      const refusal = unreached ? undefined : this.retryRefusal(entry)
-      if (refusal !== undefined) {
-        this.settle(
-          entry,
-          new NoodleError(
-            'RETRY_BUDGET_EXHAUSTED',
-            `the ${entry.task.kernel} task was not placed again after ${peer} lost it (${error.message}): ${refusal}`,
-            'Peers are failing: check GET /api/health/peers, then submit it again later',
-            { cause: error },
-          ),
-        )
+      const verdict: ReturnType<TaskService['retryVerdict']> = unreached ? { kind: 'retry' } : this.retryVerdict(entry)
+      if (verdict.kind === 'refused') {
+        this.settle(entry, this.budgetError(entry, verdict.reason, { peer, error }))
+        return
+      }
+      entry.exclude(peer, this.queue.now() + LOST_PEER_PAUSE_MS)
+      if (verdict.kind === 'wait') {
+        this.log.debug({ peer, kernel: entry.task.kernel, code: error.code }, 'peer lost a task; it waits for the retry budget')
+        this.waitForBudget(entry, verdict.reason)
         return
       }
       this.log.info({ peer, kernel: entry.task.kernel, code: error.code, retry: pending.retries }, 'peer lost a task; placing it again')
-      entry.exclude(peer, this.queue.now() + LOST_PEER_PAUSE_MS)
       // After a jittered backoff: tasks lost together do not all land on the next peer at the same moment.
       const now = this.queue.now()
       this.queue.defer(entry, now + backoffMs(pending.retries, LIMITS.retryBackoffBaseMs, LIMITS.retryBackoffMaxMs))

@@ -161,7 +161,7 @@ export const LIMITS = {
   /** A task due a retry while the budget is spent waits for it this long (config scheduler.retryBudgetWaitMs),
    *  trying again every tenth of a window or so; only then does it fail with RETRY_BUDGET_EXHAUSTED. The budget
    *  limits how fast work is re-run, not how much of it is. */
-  retryBudgetWaitMs: 60_000,
+  retryBudgetWaitMs: 300_000,
   /** Load shedding (config scheduler.shedQueueLength's default): with this many tasks waiting in a submitter's queue
    *  and its own executor full (or none), a new task is shed (TASK_SHED) unless a waiting one has a lower priority,
    *  which is shed instead. Below schedulerQueueLimit, so the top priorities still get in; above the 5,000-task

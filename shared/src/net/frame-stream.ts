@@ -1,10 +1,9 @@
 // Length-prefixed, schema-checked frames over one libp2p stream. Push-based: the stream's 'message' events feed a
-// LengthPrefixedDecoder, whole chunks at a time (libp2p's lpStream reads the length prefix byte by byte), and
+// FrameAssembler, whole chunks at a time (libp2p's lpStream reads the length prefix byte by byte), and
 // reading pauses the stream when frames pile up, so a fast sender cannot fill our memory. The end of the stream
 // reads as null; a frame cut off by that end is dropped with it.
 
 import type { Stream } from '@libp2p/interface'
-import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { NoodleError } from '../errors.js'
@@ -13,7 +12,7 @@ import { decodeFrame, encodeFrameParts, type FrameSchema } from './codec.js'
 /** Frames buffered before the stream is paused. */
 const MAX_QUEUED_FRAMES = 16
 
-/** The decoder learns "not enough bytes for a length yet" from a thrown RangeError. varint.decode throws a fresh one,
+/** FrameAssembler learns "not enough bytes for a length yet" from a thrown RangeError. varint.decode throws a fresh one,
  *  stack trace and all, at the end of every chunk (the buffer is empty once its last frame is taken), and reads the
  *  list byte by byte through get(), which walks its chunks each time: together more than the CBOR codec costs per
  *  request. This reads the varint chunk by chunk and throws one RangeError made once. */
@@ -35,11 +34,98 @@ function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
   throw NEED_MORE_BYTES
 }
 
+/** Frames at least this long are gathered into a buffer of their own as their chunks arrive (FrameAssembler). */
+const LARGE_FRAME_BYTES = 1 << 20
+
+export interface Frame {
+  bytes: Uint8Array
+  /** The frame's memory is its own: allocated for it, shared with nothing (decodeFrame's `owned`). */
+  owned: boolean
+}
+
+/**
+ * Cuts a stream's chunks into length-prefixed frames (what libp2p's LengthPrefixedDecoder does, with frameLength).
+ * A small frame is taken from the chunks it came in: a view when it lies in one, else joined. A large one (at least
+ * LARGE_FRAME_BYTES) is copied chunk by chunk, as it arrives, into a buffer of its own: the copying is spread over
+ * the transfer instead of joining 16 MB of chunks at the end, and the frame's memory is its own, so decodeFrame can
+ * leave a large byte string in place. The buffer starts once LARGE_FRAME_BYTES of the frame have arrived and grows
+ * ×4 up to the announced length, so memory follows the bytes received, not the length a peer announces.
+ */
+export class FrameAssembler {
+  private readonly buffered = new Uint8ArrayList()
+  private large: { length: number; bytes: Uint8Array; filled: number } | undefined
+  private readonly maxBytes: number
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes
+  }
+
+  /** Appends the frames `data` completes to `frames`; throws a RangeError when one announces more than maxBytes. */
+  push(data: Uint8Array | Uint8ArrayList, frames: Frame[]): void {
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      let offset = 0
+      while (offset < chunk.byteLength) {
+        const large = this.large
+        if (large === undefined) {
+          this.buffered.append(offset === 0 ? chunk : chunk.subarray(offset))
+          offset = chunk.byteLength
+          this.takeFrames(frames)
+          continue
+        }
+        const n = Math.min(chunk.byteLength - offset, large.length - large.filled)
+        if (large.filled + n > large.bytes.byteLength) {
+          const grown = new Uint8Array(Math.min(large.length, Math.max(large.filled + n, large.bytes.byteLength * 4)))
+          grown.set(large.bytes.subarray(0, large.filled))
+          large.bytes = grown
+        }
+        large.bytes.set(chunk.subarray(offset, offset + n), large.filled)
+        large.filled += n
+        offset += n
+        if (large.filled === large.length) {
+          frames.push({ bytes: large.bytes, owned: true })
+          this.large = undefined
+        }
+      }
+    }
+  }
+
+  private takeFrames(frames: Frame[]): void {
+    for (;;) {
+      let length: number
+      try {
+        length = frameLength(this.buffered)
+      } catch {
+        return
+      }
+      if (length > this.maxBytes) throw new RangeError(`a frame of ${length} bytes`)
+      const header = varint.encodingLength(length)
+      const have = this.buffered.byteLength - header
+      if (have >= length) {
+        if (length > 0) frames.push({ bytes: this.buffered.subarray(header, header + length), owned: false })
+        this.buffered.consume(header + length)
+        continue
+      }
+      if (length >= LARGE_FRAME_BYTES && have >= LARGE_FRAME_BYTES) {
+        this.buffered.consume(header)
+        const bytes = new Uint8Array(Math.min(length, have * 4))
+        let at = 0
+        for (const chunk of this.buffered) {
+          bytes.set(chunk, at)
+          at += chunk.byteLength
+        }
+        this.buffered.consume(have)
+        this.large = { length, bytes, filled: have }
+      }
+      return
+    }
+  }
+}
+
 export class FrameStream {
   readonly stream: Stream
   private readonly maxBytes: number
-  private readonly decoder: LengthPrefixedDecoder
-  private readonly queue: Uint8Array[] = []
+  private readonly assembler: FrameAssembler
+  private readonly queue: Frame[] = []
   private ended = false
   private failure: Error | undefined
   private wake: (() => void) | undefined
@@ -49,7 +135,7 @@ export class FrameStream {
   constructor(stream: Stream, maxBytes: number) {
     this.stream = stream
     this.maxBytes = maxBytes
-    this.decoder = new LengthPrefixedDecoder({ maxDataLength: maxBytes, maxBufferSize: maxBytes + 16, lengthDecoder: frameLength })
+    this.assembler = new FrameAssembler(maxBytes)
     stream.addEventListener('message', (evt) => this.onData(evt.data))
     stream.addEventListener('remoteCloseWrite', () => this.finish())
     stream.addEventListener('close', (evt) => this.finish(evt.error))
@@ -58,7 +144,7 @@ export class FrameStream {
   private onData(data: Uint8Array | Uint8ArrayList): void {
     if (this.failure !== undefined) return
     try {
-      for (const frame of this.decoder.decode(data)) this.queue.push(frame.subarray())
+      this.assembler.push(data, this.queue)
     } catch {
       this.failure = new NoodleError(
         'FRAME_TOO_LARGE',
@@ -93,7 +179,7 @@ export class FrameStream {
       const next = this.queue.shift()
       if (next !== undefined) {
         if (this.queue.length < MAX_QUEUED_FRAMES / 2 && this.stream.readStatus === 'paused') this.stream.resume()
-        return decodeFrame(next, schema, this.maxBytes)
+        return decodeFrame(next.bytes, schema, this.maxBytes, next.owned)
       }
       if (this.ended) return null
       if (signal === undefined) {

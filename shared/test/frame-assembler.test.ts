@@ -54,7 +54,9 @@ describe('FrameAssembler', () => {
           for (const chunk of chunked(frames, cuts)) assembler.push(chunk, out)
           const expected = frames.filter((frame) => frame.byteLength > 0)
           expect(out).toHaveLength(expected.length)
-          expected.forEach((frame, k) => expect(same(out[k].bytes, frame), `frame ${k}`).toBe(true))
+          expected.forEach((frame, k) => {
+            expect(same(out[k].bytes, frame), `frame ${k}`).toBe(true)
+          })
           // An owned frame has a buffer of its own, exactly its size.
           for (const frame of out) if (frame.owned) expect(frame.bytes.buffer.byteLength).toBe(frame.bytes.byteLength)
         },

@@ -1,5 +1,5 @@
 // The cost model as a specification: estimated completion = queue wait + transfer + compute; compute starts from a
-// prior (the kernel's estimateWork and the peer's cores or GPU) and follows what this node observes; transfer follows
+// prior (the kernel's estimateWork, one core's time, or a GPU's) and follows what this node observes; transfer follows
 // measured round trips and throughput; cost is price × compute seconds.
 
 import { describe, expect, it } from 'vitest'
@@ -27,14 +27,23 @@ describe('the prior, before any observation', () => {
     expect(estimate(model, matmul, one).learned).toBe(false)
   })
 
-  it('more cores is faster, and a GPU task is faster still on a peer with a GPU', () => {
+  it('a task runs on one core: more cores take more tasks at once, not one task sooner', () => {
+    const model = new CostModel()
+    const one = estimate(model, matmul, peer('one', { cores: 1, tasksRunning: 3 }))
+    const four = estimate(model, matmul, peer('four', { cores: 4, tasksRunning: 3 }))
+    expect(four.computeMs).toBeCloseTo(one.computeMs)
+    expect(four.queueMs).toBe(0)
+    expect(one.queueMs).toBeCloseTo(3 * one.computeMs)
+  })
+
+  it('a GPU task is faster on a peer with a hardware GPU', () => {
     const model = new CostModel({ gpuSpeedup: 8 })
     const gpuTask = parseTask({ kernel: 'matmul', input: new Uint8Array(100_000), requires: { gpu: true } })
-    const four = estimate(model, matmul, peer('four', { cores: 4 })).computeMs
-    expect(estimate(model, matmul, peer('one', { cores: 1 })).computeMs).toBeCloseTo(four * 4)
-    expect(estimate(model, gpuTask, peer('gpu', { cores: 4, webgpu: true })).computeMs).toBeCloseTo(four / 8)
+    const cpu = estimate(model, matmul, peer('cpu', { cores: 4 })).computeMs
+    expect(estimate(model, gpuTask, peer('gpu', { cores: 4, webgpu: true })).computeMs).toBeCloseTo(cpu / 8)
+    expect(estimate(model, gpuTask, peer('swiftshader', { cores: 4, webgpu: 'fallback' })).computeMs).toBeCloseTo(cpu)
     // A CPU task on the same peer does not count the GPU.
-    expect(estimate(model, matmul, peer('gpu', { cores: 4, webgpu: true })).computeMs).toBeCloseTo(four)
+    expect(estimate(model, matmul, peer('gpu', { cores: 4, webgpu: true })).computeMs).toBeCloseTo(cpu)
   })
 })
 
@@ -75,7 +84,7 @@ describe('learning from observed times', () => {
     const seen = peer('seen', { cores: 4 })
     for (let i = 0; i < 10; i++) model.observe(seen, 'matmul', 500, 100_000)
     expect(estimate(model, matmul, peer('unseen', { cores: 4 })).computeMs).toBeCloseTo(500, -1)
-    expect(estimate(model, matmul, peer('unseen-8', { cores: 8 })).computeMs).toBeCloseTo(250, -1)
+    expect(estimate(model, matmul, peer('unseen-8', { cores: 8 })).computeMs).toBeCloseTo(500, -1)
   })
 
   it('ignores durations that are not real', () => {

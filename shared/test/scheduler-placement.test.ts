@@ -120,11 +120,13 @@ describe('filtering by requirements', () => {
 })
 
 describe('health, room, exclusions, cost and authorisation', () => {
-  it('dead peers never get a task; suspect ones only when they are much faster', () => {
+  it('dead peers never get a task; suspect ones only when they would finish much sooner', () => {
     const t = task()
     expect(place(t, [peer('dead', { health: 'dead', cores: 64 }), peer('alive', { cores: 1 })])).toBe('alive')
     expect(place(t, [peer('suspect', { health: 'suspect', cores: 4 }), peer('alive', { cores: 4 })])).toBe('alive')
-    expect(place(t, [peer('suspect', { health: 'suspect', cores: 64 }), peer('alive', { cores: 1 })])).toBe('suspect')
+    // Five tasks ahead on one core: 6 s against the suspect's doubled 1 s.
+    const busy = peer('alive', { cores: 1, tasksRunning: 1, queueLength: 4 })
+    expect(place(t, [peer('suspect', { health: 'suspect', cores: 4 }), busy])).toBe('suspect')
     const error = unplaceable(t, [peer('dead', { health: 'dead' })])
     expect(error.sentence).toMatch(/the 1 peer that could run it is unreachable \(marked dead\)/)
     expect(error.transient).toBe(true)
@@ -202,18 +204,22 @@ describe('a task pinned to a peer', () => {
 
 describe('strategies', () => {
   it('fastest: the lowest queue + transfer + compute', () => {
-    const peers = [peer('slow', { cores: 1 }), peer('fast', { cores: 16 }), peer('queued', { cores: 16, queueLength: 100 })]
-    expect(place(task({ placement: 'fastest' }), peers)).toBe('fast')
+    const peers = [
+      peer('busy', { cores: 1, tasksRunning: 1 }),
+      peer('free', { cores: 16, tasksRunning: 8 }),
+      peer('queued', { cores: 16, tasksRunning: 16, queueLength: 100 }),
+    ]
+    expect(place(task({ placement: 'fastest' }), peers)).toBe('free')
   })
 
   it('cheapest: the lowest cost, then the fastest among equally cheap', () => {
     const peers = [
       peer('fast-pricey', { cores: 2, price: 10 }),
       peer('cheap', { cores: 1, price: 1 }),
-      peer('free-slow', { cores: 1 }),
-      peer('free-fast', { cores: 8 }),
+      peer('free-busy', { cores: 1, tasksRunning: 1 }),
+      peer('free-idle', { cores: 8 }),
     ]
-    expect(place(task({ placement: 'cheapest' }), peers)).toBe('free-fast')
+    expect(place(task({ placement: 'cheapest' }), peers)).toBe('free-idle')
     expect(place(task({ placement: 'cheapest' }), peers.slice(0, 2))).toBe('cheap')
   })
 

@@ -1,7 +1,7 @@
 // How long a task would take on a peer, and what it would cost there: queue wait + transfer + compute, with compute
-// learned from the times this node has observed. Before any observation a kernel's `estimateWork` and the peer's
-// cores (and GPU) give a prior; each observation moves the estimate towards what really happened. The formula is in
-// docs/SCHEDULER.md.
+// learned from the times this node has observed. Before any observation a kernel's `estimateWork` and one core's
+// speed (a GPU's for a GPU task) give a prior; each observation moves the estimate towards what really happened. The
+// formula is in docs/SCHEDULER.md.
 
 import type { KernelInfo } from '../exec/kernel.js'
 import { LIMITS } from '../limits.js'
@@ -46,10 +46,10 @@ export interface CostModelOptions {
   kernels?: (name: string) => KernelInfo | undefined
   /** Weight of a new observation once a pair has a few (EWMA). Default 0.3: the last ~3 tasks dominate. */
   alpha?: number
-  /** The prior: milliseconds per unit of work on one core. Default 0.001 (a 1 MB input with no estimateWork: 1 s
-   *  on one core, 125 ms on eight). Observations of any peer recalibrate it per kernel. */
+  /** The prior: milliseconds per unit of work on one core. Default 0.001 (a 1 MB input with no estimateWork: 1 s).
+   *  Observations of any peer recalibrate it per kernel. */
   msPerWork?: number
-  /** The prior's speed-up for a GPU task on a peer with a GPU, per core-equivalent. Default 8. */
+  /** The prior's speed-up for a GPU task on a peer with a GPU, over one core. Default 8. */
   gpuSpeedup?: number
   /** Link figures for peers not yet measured: round trip (ms) and throughput (bytes per second). Defaults 50 ms and
    *  1.25 MB/s (10 Mbit/s). */
@@ -232,9 +232,12 @@ export class CostModel {
     return (task.msPerWork * task.work) / this.#speed(candidate, task.gpu)
   }
 
-  /** Core-equivalents: a rough size of the machine, until observations say how fast it really is. */
+  /** Speed-up over one core, until observations say how fast the peer really is. A task runs on one core, so cores
+   *  are not speed: they are how many tasks run at once (the queue estimate). Counting them here too made a 16-core
+   *  peer's prior 16 times faster and its queue 16 times shorter, and every submitter flooded the big peers
+   *  (docs/decisions/0014-one-core-per-task-prior.md). */
   #speed(candidate: Candidate, gpuTask: boolean): number {
-    return gpuTask && candidate.gpu && !candidate.gpuFallback ? candidate.cores * this.#gpuSpeedup : candidate.cores
+    return gpuTask && candidate.gpu && !candidate.gpuFallback ? this.#gpuSpeedup : 1
   }
 
   /** Weight of the newest of `values` values: a plain mean at first, then an EWMA with weight alpha. */

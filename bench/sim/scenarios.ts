@@ -315,12 +315,23 @@ interface Worker {
 /** Workers of mixed sizes and speeds; tasks arrive (Poisson) at `load` of the mesh's capacity at `submitters`
  *  nodes, each placing with placeTask on what presence gossip said (republished every presenceIntervalMs) plus its
  *  own in-flight tasks, learning speeds from results and breaking near-ties at random as TaskService does
- *  (`tieJitter: 0` turns that off; `knownRtt` gives the cost model every link's round trip, as pings could). The ideal places each task where it
- *  finishes first, knowing every queue and speed exactly. */
+ *  (`tieJitter: 0` turns that off). Its cost model learns link round trips as a node's does, from the failure
+ *  detector's pings (link:rtt): to its mesh neighbours from the start, and to a worker from one heartbeat after its
+ *  first task there (the connection that task opened is pinged from then on). Oracles, for what the gap is made of:
+ *  `knownRtt` gives the model every link's round trip, `knownSpeed` every worker's true speed as if observed many
+ *  times. The ideal places each task where it finishes first, knowing every queue and speed exactly. */
 export function scheduling(
   workers: number,
   seed: number,
-  options: { tasks: number; load: number; submitters: number; strategy?: ScoringStrategy; tieJitter?: number; knownRtt?: boolean },
+  options: {
+    tasks: number
+    load: number
+    submitters: number
+    strategy?: ScoringStrategy
+    tieJitter?: number
+    knownRtt?: boolean
+    knownSpeed?: boolean
+  },
 ): SchedulingResult {
   const { sim, net } = network(workers + options.submitters, seed)
   const CORES = [1, 2, 4, 4, 8, 8, 16]
@@ -403,6 +414,39 @@ export function scheduling(
     for (let s = 0; s < options.submitters; s++)
       for (let w = 0; w < workers; w++) submitters[s].model.observeLink(`w${w}`, { rttMs: 2 * oneWay(s, w) })
   }
+  if (options.knownSpeed === true) {
+    for (const submitter of submitters)
+      for (let w = 0; w < workers; w++)
+        for (let k = 0; k < 20; k++) submitter.model.observe(candidate(w), 'sim', pool[w].msPerWork, 0, { work: 1 })
+  }
+  // The failure detector's pings, each answer fed to the cost model (NoodleNode: link:rtt -> model.observeLink).
+  const lastArrival = arrivals[arrivals.length - 1].at
+  const pinged = submitters.map(() => new Set<number>())
+  const ping = (s: number, w: number): void => {
+    const there = net.delay(workers + s, w)
+    const back = net.delay(w, workers + s)
+    if (there !== undefined && back !== undefined) {
+      sim.after(there + back, () => submitters[s].model.observeLink(`w${w}`, { rttMs: there + back }))
+    }
+    if (sim.now < lastArrival) sim.after(LIMITS.healthHeartbeatMs, () => ping(s, w))
+  }
+  const connect = (s: number, w: number, firstPingAfterMs: number): void => {
+    if (pinged[s].has(w)) return
+    pinged[s].add(w)
+    sim.after(firstPingAfterMs, () => ping(s, w))
+  }
+  for (let s = 0; s < options.submitters; s++) {
+    for (const neighbour of net.links[workers + s]) {
+      if (neighbour >= workers) continue
+      // A mesh link is older than the run: its detector has a few answers already.
+      for (let k = 0; k < 3; k++) {
+        const there = net.delay(workers + s, neighbour)
+        const back = net.delay(neighbour, workers + s)
+        if (there !== undefined && back !== undefined) submitters[s].model.observeLink(`w${neighbour}`, { rttMs: there + back })
+      }
+      connect(s, neighbour, sim.random.next() * LIMITS.healthHeartbeatMs)
+    }
+  }
   const declaration = parseTask({ kernel: 'sim', input: null })
   // What TaskService does around the task's strategy (fastest): near-ties broken at random, here from the seeded source.
   const tieBreak: ScoringStrategy = (_task, _candidate, estimate) =>
@@ -439,6 +483,7 @@ export function scheduling(
       placeMs += performance.now() - placing
       const w = Number(peer.peerId.slice(1))
       submitter.inFlight.set(peer.peerId, (submitter.inFlight.get(peer.peerId) ?? 0) + 1)
+      connect(task.submitter, w, sim.random.next() * LIMITS.healthHeartbeatMs)
       const submittedAt = sim.now
       sim.after(oneWay(task.submitter, w), () =>
         start(w, () => {

@@ -206,8 +206,8 @@ export class TaskService {
     }
     const score = this.placing.strategy(task, candidate, estimate)
     // Scores within a few percent are a tie, broken at random: every submitter sees the same gossiped loads, and
-    // without it they all picked the same "best" peer until its next profile (8.6x the ideal's mean response time
-    // with 10 submitters in the simulation, 2.6x with it: docs/BENCHMARKS.md, simulation).
+    // without it they all picked the same "best" peer until its next profile (7.9x the ideal's mean response time
+    // with 10 submitters at 1,000 nodes in the simulation, 2.7x with it: docs/BENCHMARKS.md, simulation).
     return score > 0 ? score * (1 + LIMITS.placementTieJitter * Math.random()) : score
   }
   private readonly queue: TaskQueue<Pending>

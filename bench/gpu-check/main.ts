@@ -8,10 +8,15 @@
 //   largest operand is 1024²), GPU_CHECK_ADAPTER (system|any|swiftshader)
 
 import { writeFile } from 'node:fs/promises'
-import type { MandelbrotInput } from '@noodlenet/shared'
 import type { DawnAdapterChoice } from '@noodlenet/webgpu/node'
 import { DawnProcess } from '@noodlenet/webgpu/node'
-import { FUSIONS, mandelbrotDeviation, mandelbrotF32 } from '../../packages/webgpu/test/kernel-compliance.js'
+import {
+  FUSIONS,
+  MANDELBROT_BOUNDARY_ZOOM,
+  mandelbrotDeviation,
+  mandelbrotF32,
+  UNFUSED,
+} from '../../packages/webgpu/test/kernel-compliance.js'
 import { describeMachine, machineLine } from '../support/machine.js'
 import { matmulInNode, type Place, type Plan } from '../support/matmul-node.js'
 import { formatTable } from '../support/table.js'
@@ -43,11 +48,11 @@ try {
 }
 // Which multiply-adds this GPU fuses, read off the compliance suite's chaotic tile: how many pixels differ from the
 // CPU kernel, and how many match each fused variant the tolerance allows for.
-const ZOOM: MandelbrotInput = { x0: -0.75, y0: 0.1, x1: -0.74, y1: 0.11, width: 64, height: 64, maxIterations: 500 }
+const ZOOM = MANDELBROT_BOUNDARY_ZOOM
 let mandelbrot: Record<string, unknown> | undefined
 if (dawn !== undefined) {
   const gpu = (await dawn.run('mandelbrot', ZOOM)) as number[]
-  const cpu = mandelbrotF32(ZOOM, { norm: 0, real: 0, imag: false })
+  const cpu = mandelbrotF32(ZOOM, UNFUSED)
   const equal = (counts: number[]) => counts.filter((count, i) => count === gpu[i]).length
   mandelbrot = {
     ...mandelbrotDeviation(gpu, cpu, ZOOM),

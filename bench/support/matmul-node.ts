@@ -43,9 +43,9 @@ export async function matmulInNode(plan: Plan, n: number, adapter: DawnAdapterCh
     await matmulKernel.run(matmulKernel.validate(input), context)
     return performance.now() - started
   }
-  let process: DawnProcess
+  let runner: DawnProcess
   try {
-    process = dawn ?? (await DawnProcess.start({ adapter }))
+    runner = dawn ?? (await DawnProcess.start({ adapter }))
   } catch (err) {
     return { place: 'Node', unavailable: (err as Error).message, cpu: (await alternate(plan, { cpu })).cpu }
   }
@@ -53,22 +53,22 @@ export async function matmulInNode(plan: Plan, n: number, adapter: DawnAdapterCh
     const withIpc: number[] = []
     const webgpu = async (): Promise<number> => {
       const started = performance.now()
-      const { ms } = await process.runTimed('matmul', input)
+      const { ms } = await runner.runTimed('matmul', input)
       withIpc.push(performance.now() - started)
       return ms
     }
     const timings = await alternate(plan, { cpu, webgpu })
-    const product = (await process.run('matmul', input)) as number[][]
+    const product = (await runner.run('matmul', input)) as number[][]
     return {
       place: 'Node',
-      adapter: process.adapter,
+      adapter: runner.adapter,
       cpu: timings.cpu,
       webgpu: timings.webgpu,
       webgpuWithIpc: summarize(withIpc.slice(-plan.runs)),
       relativeError: relativeError(product, await matmulKernel.run(matmulKernel.validate(input), context)),
     }
   } finally {
-    if (dawn === undefined) await process.stop()
+    if (dawn === undefined) await runner.stop()
   }
 }
 

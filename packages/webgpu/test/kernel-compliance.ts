@@ -80,6 +80,17 @@ const f32 = (limit: number) =>
 const matrix = (rows: number, columns: number, value: fc.Arbitrary<number>) =>
   fc.array(fc.array(value, { minLength: columns, maxLength: columns }), { minLength: rows, maxLength: rows })
 
+/** A chaotic tile: most of its pixels lie near the set's boundary, where one rounding can change a count. */
+export const MANDELBROT_BOUNDARY_ZOOM: MandelbrotInput = {
+  x0: -0.75,
+  y0: 0.1,
+  x1: -0.74,
+  y1: 0.11,
+  width: 64,
+  height: 64,
+  maxIterations: 500,
+}
+
 const CASES: Record<string, KernelCases> = {
   echo: {
     fixed: [
@@ -190,10 +201,7 @@ const CASES: Record<string, KernelCases> = {
       // c = 0 never escapes; c = 1 escapes after 3 iterations (z: 0 → 1 → 2 → 5, and |5|² > 4).
       { what: 'known points', input: { x0: -0.5, y0: -0.5, x1: 0.5, y1: 0.5, width: 1, height: 1, maxIterations: 50 }, expected: [50] },
       { what: 'c = 1', input: { x0: 0.5, y0: -0.5, x1: 1.5, y1: 0.5, width: 1, height: 1, maxIterations: 50 }, expected: [3] },
-      {
-        what: 'a boundary zoom, 64×64, 500 iterations',
-        input: { x0: -0.75, y0: 0.1, x1: -0.74, y1: 0.11, width: 64, height: 64, maxIterations: 500 },
-      },
+      { what: 'a boundary zoom, 64×64, 500 iterations', input: MANDELBROT_BOUNDARY_ZOOM },
       { what: 'one column, 17 rows', input: { x0: -1, y0: -1, x1: -0.9, y1: 1, width: 1, height: 17, maxIterations: 40 } },
     ],
     generated: fc
@@ -344,7 +352,7 @@ export interface Fusion {
   real: 0 | 'zx' | 'zy'
   imag: boolean
 }
-const UNFUSED: Fusion = { norm: 0, real: 0, imag: false }
+export const UNFUSED: Fusion = { norm: 0, real: 0, imag: false }
 /** The ways a compiler may contract the WGSL's multiply-adds (each expression either way, or only 2·zx·zy + cy). */
 export const FUSIONS: Fusion[] = [
   { norm: 'zx', real: 'zx', imag: true },

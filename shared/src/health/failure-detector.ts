@@ -1,7 +1,6 @@
 // FailureDetector: one phi-accrual detector per peer this node has heard from, fed by presence gossip (every profile
 // received), a ping to every connected peer each health.heartbeatMs, and heartbeat() (task streams). A tick a few
-// times per interval turns phi into alive / suspect / dead and fires an event on each change; each ping's round trip
-// is an event too (link:rtt), for the scheduler's cost model.
+// times per interval turns phi into alive / suspect / dead and fires an event on each change.
 
 import type { PeerId } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
@@ -30,8 +29,6 @@ export interface FailureDetectorEvents {
   /** The direct link to a peer stopped answering pings (LIMITS.healthLinkDeadPings in a row) while the peer itself
    *  may still be heard through others: a cut cable, not a dead peer. The node closes that connection. */
   'link:dead': CustomEvent<{ peerId: string; failedPings: number }>
-  /** A ping answered: the round trip it took (ms). The scheduler's cost model learns each link's time from these. */
-  'link:rtt': CustomEvent<{ peerId: string; rttMs: number }>
 }
 
 /** One row of GET /api/health/peers. */
@@ -253,7 +250,6 @@ export class FailureDetector extends TypedEventEmitter<FailureDetectorEvents> {
           tracked.failedPings = 0
           if (typeof rtt === 'number' && Number.isFinite(rtt)) {
             tracked.rttMs = tracked.rttMs === undefined ? rtt : tracked.rttMs * (1 - RTT_SMOOTHING) + rtt * RTT_SMOOTHING
-            this.safeDispatchEvent('link:rtt', { detail: { peerId, rttMs: rtt } })
           }
           if (this.tickTimer !== undefined) this.heartbeat(peerId)
         },

@@ -239,9 +239,6 @@ export class NoodleNode extends TypedEventEmitter<NoodleNodeEvents> {
       recovery: { ...this.config.scheduler, throttledFactor: this.config.health.throttledFactor },
       supervisor: this.supervisor,
     })
-    // Each ping's round trip is what a task to that peer pays on top of its compute: the cost model's transfer
-    // estimate (otherwise 50 ms for every peer, near or far).
-    this.health.addEventListener('link:rtt', (evt) => this.tasks.model.observeLink(evt.detail.peerId, { rttMs: evt.detail.rttMs }))
     this.alerting = new Alerting({
       config: this.config.monitoring,
       registry: this.metrics,

@@ -90,6 +90,20 @@ describe('FrameAssembler', () => {
   it('refuses a frame announced over the cap with a RangeError (FrameStream makes it FRAME_TOO_LARGE)', () => {
     expect(() => new FrameAssembler(1000).push(varint.encode(1001), [])).toThrow(RangeError)
   })
+
+  it('waits for a length split across chunks, and refuses one that never ends instead of buffering what follows', () => {
+    const assembler = new FrameAssembler(100_000)
+    const out: Frame[] = []
+    const frame = crypto.getRandomValues(new Uint8Array(300))
+    const prefix = varint.encode(frame.byteLength)
+    assembler.push(prefix.subarray(0, 1), out)
+    assembler.push(prefix.subarray(1), out)
+    expect(out).toHaveLength(0)
+    assembler.push(frame, out)
+    expect(out.map((f) => f.bytes)).toEqual([frame])
+    // Eight bytes that each say "more follows": no length a peer may send.
+    expect(() => new FrameAssembler(100_000).push(new Uint8Array(8).fill(0x80), [])).toThrow(RangeError)
+  })
 })
 
 describe('decodeFrame of a frame whose memory is its own', () => {

@@ -12,14 +12,14 @@ import { decodeFrame, encodeFrameParts, type FrameSchema } from './codec.js'
 /** Frames buffered before the stream is paused. */
 const MAX_QUEUED_FRAMES = 16
 
-/** FrameAssembler learns "not enough bytes for a length yet" from a thrown RangeError. varint.decode throws a fresh one,
- *  stack trace and all, at the end of every chunk (the buffer is empty once its last frame is taken), and reads the
- *  list byte by byte through get(), which walks its chunks each time: together more than the CBOR codec costs per
- *  request. This reads the varint chunk by chunk and throws one RangeError made once. */
-const NEED_MORE_BYTES = new RangeError('not enough bytes for a frame length')
 /** A JavaScript number needs at most 8 varint bytes; a longer length never decodes, as with varint.decode. */
 const MAX_LENGTH_BYTES = 8
 
+/** A frame's varint length at the start of `buffer`, -1 while not enough bytes have arrived for it, or Infinity when
+ *  its first MAX_LENGTH_BYTES bytes all say "more follows" (no length a peer may send). Read chunk by
+ *  chunk: varint.decode reads a list byte by byte through get(), which walks its chunks each time, and it throws a
+ *  fresh RangeError, stack trace and all, at the end of every chunk (the buffer is empty once its last frame is
+ *  taken). Even a RangeError made once cost ~8 µs a received message to throw and catch. */
 function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
   let value = 0
   let scale = 1
@@ -31,7 +31,7 @@ function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
       if (byte < 0x80) return value
     }
   }
-  throw NEED_MORE_BYTES
+  return read < MAX_LENGTH_BYTES ? -1 : Number.POSITIVE_INFINITY
 }
 
 /** Frames at least this long are gathered into a buffer of their own as their chunks arrive (FrameAssembler). */
@@ -90,13 +90,9 @@ export class FrameAssembler {
   }
 
   private takeFrames(frames: Frame[]): void {
-    for (;;) {
-      let length: number
-      try {
-        length = frameLength(this.buffered)
-      } catch {
-        return
-      }
+    while (this.buffered.byteLength > 0) {
+      const length = frameLength(this.buffered)
+      if (length < 0) return
       if (length > this.maxBytes) throw new RangeError(`a frame of ${length} bytes`)
       const header = varint.encodingLength(length)
       const have = this.buffered.byteLength - header

@@ -309,6 +309,26 @@ describe('inline kernels (run on the executor thread)', () => {
     expect(executor.stats()).toMatchObject({ completed: 2, failed: 0, running: 0, workers: 0 })
   })
 
+  it('refuses an inline task whose signal was aborted, even with nothing waiting, and drops progress after the end', async () => {
+    let late: ((fraction: number) => void) | undefined
+    const keeps: CpuKernel = {
+      ...steps,
+      name: 'keeps',
+      run: (_input, context) => {
+        late = context.progress
+        return 'kept'
+      },
+    }
+    const { executor } = setup({ inlineKernels: [keeps] })
+    const controller = new AbortController()
+    controller.abort(new Error('changed my mind'))
+    expect((await failure(executor.run({ kernel: 'echo', input: 1 }, { signal: controller.signal }))).code).toBe('TASK_ABORTED')
+    const progress: number[] = []
+    expect((await executor.run({ kernel: 'keeps', input: {} }, { onProgress: (fraction) => progress.push(fraction) })).output).toBe('kept')
+    late?.(0.5)
+    expect(progress).toEqual([])
+  })
+
   it('sends a large input to a worker, and an input that cannot be copied fails as it would there', async () => {
     const { executor, pool } = setup()
     const large = await executor.run({ kernel: 'echo', input: new Uint8Array(70_000) })

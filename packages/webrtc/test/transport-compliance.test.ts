@@ -11,11 +11,8 @@ transportComplianceSuite({
   name: 'TCP',
   start: () => startNode(tcp(), ['/ip4/127.0.0.1/tcp/0']),
   dialAddress: (node) => node.getMultiaddrs()[0],
-  knownIssues: {
-    // @libp2p/tcp 11.0.28 + yamux 8.0.1: in 2 of 3 runs the remote read only ~320 KiB of the 4 MiB.
-    'delivers everything written before a connection close, and the other side closes too':
-      'libp2p TCP loses the tail of a stream when the connection is closed right after the stream',
-  },
+  // "delivers everything written before a connection close" was a known issue here (the remote read ~320 KiB of
+  // 4 MiB) until yamux stopped sending a window update per frame (patches/, docs/decisions/0015-transport-patches.md).
 })
 
 transportComplianceSuite({

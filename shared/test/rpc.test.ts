@@ -29,6 +29,7 @@ const ECHO = defineProtocol(
 const WAIT = defineProtocol('/noodlenet/test/wait/1.0.0', v.object({}), v.object({}))
 const FAIL = defineProtocol('/noodlenet/test/fail/1.0.0', v.object({ plain: v.boolean() }), v.object({}))
 const NOBODY = defineProtocol('/noodlenet/test/nobody/1.0.0', v.object({}), v.object({}))
+const STUCK = defineProtocol('/noodlenet/test/stuck/1.0.0', v.object({}), v.object({}))
 
 let nodes: NoodleNode[] = []
 /** The node that serves, and the node that asks. */
@@ -295,6 +296,32 @@ describe('deadlines and cancellation', () => {
     expect(reason).toBeInstanceOf(NoodleError)
     expect(['REQUEST_TIMEOUT', 'REQUEST_ABORTED']).toContain((reason as NoodleError).code)
     expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
+  })
+
+  it('a slow handler sends heartbeats while it works, none after its answer, and they do not hold off the deadline', async () => {
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    await server.rpc.handle(WAIT, OPEN, async () => {
+      await released
+      return {}
+    })
+    let beats = 0
+    const answer = client.rpc.request(server.peerId, WAIT, {}, { timeoutMs: 30_000, heartbeatMs: 100, onHeartbeat: () => beats++ })
+    await eventually(() => beats >= 3, 10_000, 'three heartbeats')
+    release()
+    await answer
+    const after = beats
+    // The next request on the stream hears no heartbeat of the finished one.
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' }, { heartbeatMs: 100 })).toMatchObject({ text: 'next' })
+    expect(beats).toBe(after)
+
+    const slow = waitForAbort()
+    await server.rpc.handle(STUCK, OPEN, slow.handler)
+    const err = await rejection(client.rpc.request(server.peerId, STUCK, {}, { timeoutMs: 400, heartbeatMs: 100 }))
+    expect(err.code).toBe('REQUEST_TIMEOUT')
+    expect(['REQUEST_TIMEOUT', 'REQUEST_ABORTED']).toContain(((await slow.aborted) as NoodleError).code)
   })
 
   it("the node's default deadline applies when the caller names none", async () => {

@@ -241,19 +241,17 @@ export class RpcService {
       const context = new HandlerContext(connection, envelope.traceId, this.logger)
       context.sendPart = partSender(frames, envelope.id)
       current = context
-      const timeoutMs = Math.min(envelope.timeoutMs ?? this.requestTimeoutMs, 2_147_483_647)
-      const timer = setTimeout(() => context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed")), timeoutMs)
-      const beat = envelope.hb === undefined ? undefined : heartbeats(frames, envelope.id, envelope.hb)
+      const timer = new ServeTimer(context, frames, envelope.id, envelope.timeoutMs ?? this.requestTimeoutMs, envelope.hb)
       try {
         // A denial is an ordinary error answer: the stream and the connection stay usable.
         const decision = this.authorize(access, body, connection.remotePeer.toString(), envelope.cap, context)
         if (decision !== undefined) await decision
         const result = await handler(body, context)
         // Stopped before the answer, so no heartbeat can follow it on the stream.
-        clearInterval(beat)
+        timer.stop()
         await frames.write({ id: envelope.id, ok: true, body: result })
       } catch (err) {
-        clearInterval(beat)
+        timer.stop()
         // The caller went away (its deadline, a lost link) before the answer could be written: nothing failed here.
         if ((err as Error)?.name === 'StreamStateError') {
           this.logger.debug({ traceId: context.traceId, protocol: definition.protocol }, 'caller gone before the answer')
@@ -268,7 +266,7 @@ export class RpcService {
           break
         }
       } finally {
-        clearTimeout(timer)
+        timer.stop()
         current = undefined
       }
     }
@@ -595,17 +593,63 @@ class HandlerContext implements RpcContext {
   }
 }
 
-/** Sends a heartbeat frame for request `id` every `ms` (at least LIMITS.rpcHeartbeatMinMs: a caller cannot make
- *  us flood the stream) until cleared; a write that fails ends them (the stream is going away). */
-function heartbeats(frames: FrameStream, id: number, ms: number): ReturnType<typeof setInterval> {
-  const timer = setInterval(
-    () => {
-      frames.write({ id, ok: true, hb: true, body: null }).catch(() => clearInterval(timer))
-    },
-    Math.max(ms, LIMITS.rpcHeartbeatMinMs),
-  )
-  ;(timer as { unref?: () => void }).unref?.()
-  return timer
+/** A served request's deadline and heartbeats on one timer: it aborts the handler's context once `timeoutMs` has
+ *  passed, and until then sends a heartbeat frame for request `id` every `heartbeatMs` (at least
+ *  LIMITS.rpcHeartbeatMinMs: a caller cannot make us flood the stream) when the caller asked for them. A write that
+ *  fails ends the heartbeats (the stream is going away). One timer instead of a timeout and an interval: both were
+ *  made and cleared for every request, and most requests end long before either fires. */
+class ServeTimer {
+  private readonly deadline: number
+  private heartbeatMs: number | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly context: HandlerContext,
+    private readonly frames: FrameStream,
+    private readonly id: number,
+    timeoutMs: number,
+    heartbeatMs: number | undefined,
+  ) {
+    const now = performance.now()
+    this.deadline = now + Math.min(timeoutMs, 2_147_483_647)
+    this.heartbeatMs = heartbeatMs === undefined ? undefined : Math.max(heartbeatMs, LIMITS.rpcHeartbeatMinMs)
+    this.arm(now)
+  }
+
+  stop(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private arm(now: number): void {
+    const untilDeadline = Math.max(0, this.deadline - now)
+    const delay = this.heartbeatMs === undefined ? untilDeadline : Math.min(this.heartbeatMs, untilDeadline)
+    this.timer = setTimeout(ServeTimer.fire, delay, this)
+  }
+
+  private static fire(self: ServeTimer): void {
+    if (self.timer === undefined) return
+    const now = performance.now()
+    if (now >= self.deadline) {
+      self.timer = undefined
+      self.context.abort(new NoodleError('REQUEST_TIMEOUT', "the caller's deadline passed"))
+      return
+    }
+    if (self.heartbeatMs !== undefined) {
+      self.frames.write({ id: self.id, ok: true, hb: true, body: null }).catch(() => {
+        self.heartbeatsFailed()
+      })
+    }
+    self.arm(now)
+  }
+
+  /** The stream is going away: no more heartbeats, the deadline still holds. */
+  private heartbeatsFailed(): void {
+    if (this.timer === undefined || this.heartbeatMs === undefined) return
+    this.heartbeatMs = undefined
+    clearTimeout(this.timer)
+    this.arm(performance.now())
+  }
 }
 
 /** A handler's sendPart on a direct stream: one frame per part, in call order, before the final answer. */

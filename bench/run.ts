@@ -41,6 +41,9 @@ const BENCHMARKS: Benchmark[] = [
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url))
 const DOC = fileURLToPath(new URL('../docs/BENCHMARKS.md', import.meta.url))
 
+/** The name column of --help: the longest name and two spaces. */
+const NAME_WIDTH = Math.max(...BENCHMARKS.map((b) => b.name.length)) + 2
+
 const HELP = `Usage: pnpm bench [--quick] [name...]
 
 Runs NoodleNet's benchmarks, prints a table for each and writes bench/results/<name>.json. A full run also
@@ -52,7 +55,7 @@ Options:
   -h, --help  show this help
 
 Benchmarks (a name argument runs those whose name contains it):
-${BENCHMARKS.map((b) => `  ${b.name.padEnd(16)}${b.summary}`).join('\n')}
+${BENCHMARKS.map((b) => `  ${b.name.padEnd(NAME_WIDTH)}${b.summary}`).join('\n')}
 `
 
 async function main(): Promise<number> {

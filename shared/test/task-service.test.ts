@@ -16,6 +16,7 @@ import {
   type SecurityLevel,
   TASK_BATCH_PROTOCOL,
   type TaskExecutor,
+  type TaskExecutorRunOptions,
   type TaskProgress,
   type TaskRun,
 } from '../src/index.js'
@@ -233,6 +234,56 @@ describe('tasks across nodes', () => {
     expect(executor.busy).toBe(50)
     expect(executor.ran).toBe(150)
     expect(executor.maxPerTurn).toBeGreaterThan(1)
+  })
+
+  it("a batch's tasks all listen on the request's one signal while they wait, without a listener-leak warning", async () => {
+    const { root, grant } = await authority()
+    // Like CpuExecutor while a task waits in its queue: a listener on the task's signal until it settles.
+    class Listening extends FakeExecutor {
+      listening = 0
+      most = 0
+      override async run(task: TaskRun, options?: TaskExecutorRunOptions) {
+        const onAbort = (): void => {}
+        options?.signal.addEventListener('abort', onAbort)
+        this.most = Math.max(this.most, ++this.listening)
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          return await super.run(task)
+        } finally {
+          this.listening--
+          options?.signal.removeEventListener('abort', onAbort)
+        }
+      }
+    }
+    const warnings: string[] = []
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name)
+    }
+    const node = (globalThis as { process?: NodeJS.Process }).process
+    node?.on('warning', onWarning)
+    try {
+      const executor = new Listening(256)
+      const worker = await startNode({ executor, trustedRoots: [root] })
+      const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+      await knows(submitter, [worker])
+      submitter.addCapability(await grant(submitter))
+      let done = 0
+      for await (const result of submitter.map(
+        'double',
+        Array.from({ length: 64 }, (_, i) => i),
+        { peer: worker.peerId.toString() },
+      )) {
+        expect(result.ok).toBe(true)
+        done++
+      }
+      expect(done).toBe(64)
+      expect(executor.most).toBeGreaterThan(10)
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      expect(warnings).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      node?.off('warning', onWarning)
+    }
   })
 
   it('a peer that does not serve batches gets the tasks one by one', async () => {

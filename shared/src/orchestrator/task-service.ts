@@ -9,6 +9,7 @@
 
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { setMaxListeners } from 'main-event'
 import { isNoodleError, NoodleError, type NoodleErrorCode } from '../errors.js'
 import { compileWasmKernel, wasmKernelId } from '../exec/wasm-kernel.js'
 import type { FailureDetectorEvents } from '../health/failure-detector.js'
@@ -354,6 +355,10 @@ export class TaskService {
   private executeBatch(executor: TaskExecutor, batch: TaskBatch, context: RpcContext): Promise<TaskBatchResults> {
     const { kernel, level, timeoutMs } = batch
     const sendPart = context.sendPart
+    // Every task of the batch runs under the request's one signal, and each listens on it while it waits in the
+    // executor's queue: up to a batch's worth of listeners at once by design, which Node would take for a leak
+    // (MaxListenersExceededWarning beyond 10, printed by peers under load).
+    setMaxListeners(batch.tasks.length + DEFAULT_MAX_LISTENERS, context.signal)
     return new Promise((resolve) => {
       let ready: TaskBatchResults['results'] = []
       let left = batch.tasks.length
@@ -1197,6 +1202,9 @@ export class TaskService {
 }
 
 /** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
+/** Node's default limit of listeners per event before it warns of a leak. */
+const DEFAULT_MAX_LISTENERS = 10
+
 function isFull(candidate: Candidate): boolean {
   return candidate.queueLimit !== undefined && candidate.queueLength >= candidate.queueLimit
 }

@@ -95,6 +95,20 @@ async function startNode(
   return node
 }
 
+/** Maps `count` inputs (0, 1, …) through `kernel` onto a fresh worker with `executor`, from a submitter holding a
+ *  token the worker honours; resolves to the number of results that came back ok. */
+async function mapOnto(executor: TaskExecutor, kernel: string, count: number): Promise<number> {
+  const { root, grant } = await authority()
+  const worker = await startNode({ executor, trustedRoots: [root] })
+  const submitter = await startNode({ bootstrap: worker.addrs()[0] })
+  await knows(submitter, [worker])
+  submitter.addCapability(await grant(submitter))
+  let done = 0
+  const inputs = Array.from({ length: count }, (_, i) => i)
+  for await (const result of submitter.map(kernel, inputs, { peer: worker.peerId.toString() })) if (result.ok) done++
+  return done
+}
+
 /** A root key the executors trust, and a token from it for `submitter` to run `kernels`. */
 async function authority() {
   const key = await generateKeyPair('Ed25519')
@@ -178,21 +192,9 @@ describe('tasks across nodes', () => {
   })
 
   it("a map larger than the peer's queue sends each task as room frees up, not a queueful per retry interval", async () => {
-    const { root, grant } = await authority()
     // It advertises a queue of 16 and 2 cores: the submitter keeps at most 18 tasks there at once.
     const executor = new FakeExecutor(16)
-    const worker = await startNode({ executor, trustedRoots: [root] })
-    const submitter = await startNode({ bootstrap: worker.addrs()[0] })
-    await knows(submitter, [worker])
-    submitter.addCapability(await grant(submitter))
-    let done = 0
-    for await (const result of submitter.map(
-      'echo',
-      Array.from({ length: 100 }, (_, i) => i),
-      { peer: worker.peerId.toString() },
-    )) {
-      if (result.ok) done++
-    }
+    const done = await mapOnto(executor, 'echo', 100)
     expect(done).toBe(100)
     // The submitter kept within the queue the peer advertised: it never had to be told "busy". (How soon each task
     // goes once room frees up is a timing, measured in bench/tasks.ts, not asserted here.)
@@ -237,7 +239,6 @@ describe('tasks across nodes', () => {
   })
 
   it("a batch's tasks all listen on the request's one signal while they wait, without a listener-leak warning", async () => {
-    const { root, grant } = await authority()
     // Like CpuExecutor while a task waits in its queue: a listener on the task's signal until it settles.
     class Listening extends FakeExecutor {
       listening = 0
@@ -263,20 +264,7 @@ describe('tasks across nodes', () => {
     node?.on('warning', onWarning)
     try {
       const executor = new Listening(256)
-      const worker = await startNode({ executor, trustedRoots: [root] })
-      const submitter = await startNode({ bootstrap: worker.addrs()[0] })
-      await knows(submitter, [worker])
-      submitter.addCapability(await grant(submitter))
-      let done = 0
-      for await (const result of submitter.map(
-        'double',
-        Array.from({ length: 64 }, (_, i) => i),
-        { peer: worker.peerId.toString() },
-      )) {
-        expect(result.ok).toBe(true)
-        done++
-      }
-      expect(done).toBe(64)
+      expect(await mapOnto(executor, 'double', 64)).toBe(64)
       expect(executor.most).toBeGreaterThan(10)
       // Warnings are emitted on the next tick.
       await new Promise((resolve) => setTimeout(resolve, 0))

@@ -293,9 +293,6 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     )
   }
 
-  /** Hands waiting tasks to idle workers, spawning workers up to the concurrency. An inline task takes its turn as a
-   *  worker task would (when a worker is idle or one more may start), so priorities and the queue limit hold as
-   *  before, but it runs here and leaves the worker free. */
   /** Whether a task could start now: a worker is idle, or one more may start. */
   #hasTurn(): boolean {
     if (this.#slots.size < this.concurrency) return true
@@ -303,6 +300,9 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     return false
   }
 
+  /** Hands waiting tasks to idle workers, spawning workers up to the concurrency. An inline task takes its turn as a
+   *  worker task would (when a worker is idle or one more may start), so priorities and the queue limit hold as
+   *  before, but it runs here and leaves the worker free. */
   #pump(): void {
     while (this.#queue.size > 0) {
       let slot: Slot | undefined

@@ -16,10 +16,10 @@ const MAX_QUEUED_FRAMES = 16
 const MAX_LENGTH_BYTES = 8
 
 /** A frame's varint length at the start of `buffer`, -1 while not enough bytes have arrived for it, or Infinity when
- *  its first MAX_LENGTH_BYTES bytes all say "more follows" (no length a peer may send). Read chunk by
- *  chunk: varint.decode reads a list byte by byte through get(), which walks its chunks each time, and it throws a
- *  fresh RangeError, stack trace and all, at the end of every chunk (the buffer is empty once its last frame is
- *  taken). Even a RangeError made once cost ~8 µs a received message to throw and catch. */
+ *  its first MAX_LENGTH_BYTES bytes all say "more follows" (no length a peer may send). Read chunk by chunk:
+ *  varint.decode reads a list byte by byte through get(), which walks its chunks each time, and it throws a fresh
+ *  RangeError, stack trace and all, at the end of every chunk (the buffer is empty once its last frame is taken).
+ *  Even a RangeError made once cost ~8 µs a received message to throw and catch. */
 function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
   let value = 0
   let scale = 1

@@ -63,8 +63,8 @@ export interface AuditLogOptions {
 const encoder = new TextEncoder()
 
 /** Node's own crypto where the core runs on Node (process.getBuiltinModule, Node 20.16 and later), for the native
- *  sha256: 2.2 µs for a 450-character line where @noble/hashes takes 9.6 µs, twice per record on the executor's thread. Browsers have
- *  no synchronous native sha256 and keep @noble/hashes; the digests are the same. */
+ *  sha256: 2.2 µs for a 450-character line where @noble/hashes takes 9.6 µs, twice per record on the executor's
+ *  thread. Browsers have no synchronous native sha256 and keep @noble/hashes; the digests are the same. */
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
   'node:crypto',
 ) as { createHash(algorithm: 'sha256'): { update(text: string, encoding: 'utf8'): { digest(encoding: 'hex'): string } } } | undefined

@@ -99,9 +99,11 @@ export {
   type TaskRun,
 } from './net/protocols.js'
 export {
+  type Cancellable,
   defineProtocol,
   fromWireError,
   type HandlerAccess,
+  RequestCut,
   type RequestOptions,
   type RoutedRequest,
   type RouteFallback,

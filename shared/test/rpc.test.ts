@@ -13,6 +13,7 @@ import {
   LIMITS,
   NoodleError,
   type NoodleNode,
+  RequestCut,
   type RpcContext,
   RpcResponseSchema,
 } from '../src/index.js'
@@ -353,6 +354,25 @@ describe('deadlines and cancellation', () => {
   it('a signal that is already aborted fails the request at once', async () => {
     const err = await rejection(client.rpc.request(server.peerId, ECHO, { text: 'never' }, { signal: AbortSignal.abort() }))
     expect(err.code).toBe('REQUEST_ABORTED')
+  })
+
+  it('a RequestCut cancels like a signal: the requests it was given, at once the ones after, and none it was not', async () => {
+    const slow = waitForAbort()
+    await server.rpc.handle(WAIT, OPEN, slow.handler)
+    const cut = new RequestCut()
+    // Two requests on one cut (a task's two attempts): cancel() ends both.
+    const first = rejection(client.rpc.request(server.peerId, WAIT, {}, { cut, timeoutMs: 20_000 }))
+    const second = rejection(client.rpc.request(server.peerId, WAIT, {}, { cut, timeoutMs: 20_000 }))
+    await slow.started
+    const unrelated = client.rpc.request(server.peerId, ECHO, { text: 'other' }, { cut: new RequestCut() })
+    cut.cancel(new Error('not needed any more'))
+    expect((await first).code).toBe('REQUEST_ABORTED')
+    expect((await second).code).toBe('REQUEST_ABORTED')
+    expect(((await slow.aborted) as NoodleError).code).toBe('REQUEST_ABORTED')
+    expect(await unrelated).toMatchObject({ text: 'other' })
+    // Cancelled before it starts: fails at once, nothing sent.
+    expect((await rejection(client.rpc.request(server.peerId, ECHO, { text: 'never' }, { cut }))).code).toBe('REQUEST_ABORTED')
+    expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
   })
 })
 

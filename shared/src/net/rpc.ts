@@ -43,6 +43,8 @@ export type RpcHandler<Req, Res> = (request: Req, context: RpcContext) => Promis
 
 export interface RequestOptions {
   signal?: AbortSignal
+  /** Another way to cancel the request, cheaper than an AbortSignal (see RequestCut). */
+  cut?: RequestCut
   timeoutMs?: number
   traceId?: string
   /** Compact capability token (`nnt1.…`) for commands that need one. */
@@ -282,7 +284,9 @@ export class RpcService {
   ): Promise<Res> {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs
     if (options.signal?.aborted === true) throw this.failure(options.signal.reason, peer, definition.protocol, options, timeoutMs, false)
+    if (options.cut?.cancelled === true) throw this.failure(options.cut.reason, peer, definition.protocol, options, timeoutMs, false)
     const deadline = new RequestDeadline(timeoutMs, options.signal)
+    options.cut?.attach(deadline)
     const key = `${peer.toString()} ${definition.protocol}`
     let lease = this.takeIdle(key)
     try {
@@ -344,6 +348,7 @@ export class RpcService {
       }
     } finally {
       deadline.clear()
+      options.cut?.detach(deadline)
     }
   }
 
@@ -357,7 +362,7 @@ export class RpcService {
     timedOut: boolean,
   ): NoodleError {
     if (err instanceof NoodleError) return err
-    if (options.signal?.aborted === true)
+    if (options.signal?.aborted === true || options.cut?.cancelled === true)
       return new NoodleError('REQUEST_ABORTED', `request to ${peer} on ${protocol} was cancelled`, '', { cause: err })
     if (timedOut) {
       return new NoodleError(
@@ -531,6 +536,11 @@ class RequestDeadline {
     this.abort(this.caller?.reason)
   }
 
+  /** The caller cancelled through a RequestCut. */
+  cancel(reason: unknown): void {
+    this.abort(reason)
+  }
+
   private static expire(deadline: RequestDeadline): void {
     deadline.timedOut = true
     deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
@@ -541,6 +551,53 @@ class RequestDeadline {
     this.cut = true
     this.cutReason = reason
     this.target?.abort(reason)
+  }
+}
+
+/** What a RequestCut cancels: a running request (its RequestDeadline). */
+export interface Cancellable {
+  cancel(reason: unknown): void
+}
+
+/**
+ * Cancels requests without an AbortSignal. A caller that makes a request per task and cancels few of them (the task
+ * service) saves what a signal costs per request: Node makes the AbortSignal when it is first read (~6 µs), and the
+ * request's listener on it is added and removed (~6 µs more). A request given a cut attaches itself while it runs;
+ * cancel() cuts every attached request as an aborted signal would (REQUEST_ABORTED), and a request that starts after
+ * it fails at once. One cut may serve several requests (a task's attempts).
+ */
+export class RequestCut {
+  cancelled = false
+  reason: unknown
+  private attached: Cancellable | Set<Cancellable> | undefined
+
+  cancel(reason: unknown): void {
+    if (this.cancelled) return
+    this.cancelled = true
+    this.reason = reason
+    const attached = this.attached
+    this.attached = undefined
+    if (attached instanceof Set) for (const deadline of attached) deadline.cancel(reason)
+    else attached?.cancel(reason)
+  }
+
+  /** @internal A request starting (RpcService.request). */
+  attach(deadline: Cancellable): void {
+    if (this.cancelled) {
+      deadline.cancel(this.reason)
+      return
+    }
+    const attached = this.attached
+    if (attached === undefined) this.attached = deadline
+    else if (attached instanceof Set) attached.add(deadline)
+    else this.attached = new Set([attached, deadline])
+  }
+
+  /** @internal A request ending. */
+  detach(deadline: Cancellable): void {
+    const attached = this.attached
+    if (attached === deadline) this.attached = undefined
+    else if (attached instanceof Set) attached.delete(deadline)
   }
 }
 

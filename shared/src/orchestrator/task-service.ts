@@ -25,7 +25,7 @@ import {
   type TaskResult,
   type TaskRun,
 } from '../net/protocols.js'
-import { fromWireError, type RpcContext, type RpcService, toWireError } from '../net/rpc.js'
+import { fromWireError, RequestCut, type RpcContext, type RpcService, toWireError } from '../net/rpc.js'
 import type { NodeProfile } from '../net/wire-schemas.js'
 import { BreakerBoard, type BreakerState } from '../scheduler/breaker.js'
 import { type Candidate, candidateFromProfile, hostsKernel, type PeerHealth, withHealth } from '../scheduler/candidates.js'
@@ -162,7 +162,11 @@ interface Pending {
   token: string | undefined
   resolve: (value: TaskOutcome) => void
   reject: (err: NoodleError) => void
+  /** Aborted when the task is cancelled, settled or answered by another attempt (cancel()): the signal for its runs
+   *  here and in batches. */
   controller: AbortController
+  /** The same for its lone requests to other peers, without an AbortSignal per task (RequestCut). */
+  cut: RequestCut
   /** Attempts running now: more than one after a lease lapsed and the task went elsewhere too. */
   live: number
   /** Times it was placed again after an attempt failed or lapsed (not counting "busy, retry after"). */
@@ -457,6 +461,7 @@ export class TaskService {
         resolve,
         reject,
         controller: new AbortController(),
+        cut: new RequestCut(),
         live: 0,
         retries: 0,
         settled: false,
@@ -474,7 +479,7 @@ export class TaskService {
       }
       if (signal !== undefined) {
         const onAbort = (): void => {
-          pending.controller.abort(signal.reason)
+          cancel(pending, signal.reason)
           this.settle(entry, new NoodleError('TASK_ABORTED', 'the task was cancelled', ''))
         }
         signal.addEventListener('abort', onAbort, { once: true })
@@ -818,7 +823,7 @@ export class TaskService {
       this.queue.done(entry)
       pending.settled = true
       // Other attempts of this task are now wasted work: cancel them.
-      if (pending.live > 1) pending.controller.abort(new NoodleError('TASK_ABORTED', 'another peer answered first'))
+      if (pending.live > 1) cancel(pending, new NoodleError('TASK_ABORTED', 'another peer answered first'))
       pending.resolve({ output: result.output, peer: peer.peerId, backend: result.backend, durationMs: result.durationMs })
     }
   }
@@ -1011,7 +1016,7 @@ export class TaskService {
     const timeoutMs = (task.timeoutMs ?? LIMITS.requestTimeoutMs) + LIMITS.requestTimeoutMs
     return this.components.rpc.request(this.peerIdOf(peer), TASK_PROTOCOL, task, {
       timeoutMs,
-      signal: pending.controller.signal,
+      cut: pending.cut,
       capability: pending.token,
       ...(lease === undefined
         ? {}
@@ -1196,12 +1201,18 @@ export class TaskService {
     if (entry.data.settled) return
     entry.data.settled = true
     this.queue.done(entry)
-    entry.data.controller.abort(error)
+    cancel(entry.data, error)
     entry.data.reject(error)
   }
 }
 
 /** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
+/** Stops a task's attempts: its runs here and in batches (the signal), its lone requests (the cut). */
+function cancel(pending: Pending, reason: unknown): void {
+  pending.controller.abort(reason)
+  pending.cut.cancel(reason)
+}
+
 /** Node's default limit of listeners per event before it warns of a leak. */
 const DEFAULT_MAX_LISTENERS = 10
 

@@ -6,8 +6,10 @@
 
 import {
   type Adjacency,
+  breakTies,
   type Candidate,
   CostModel,
+  fastest,
   LIMITS,
   linkCost,
   PhiAccrualDetector,
@@ -449,8 +451,9 @@ export function scheduling(
   }
   const declaration = parseTask({ kernel: 'sim', input: null })
   // What TaskService does around the task's strategy (fastest): near-ties broken at random, here from the seeded source.
-  const tieBreak: ScoringStrategy = (_task, _candidate, estimate) =>
-    estimate.totalMs * (1 + (options.tieJitter ?? LIMITS.placementTieJitter) * sim.random.next())
+  const random = (): number => sim.random.next()
+  const tieBreak: ScoringStrategy = (task, candidate, estimate) =>
+    breakTies(fastest(task, candidate, estimate), random, options.tieJitter ?? LIMITS.placementTieJitter)
   const oursTimes: number[] = []
   let placeMs = 0
   const start = (w: number, run: () => void): void => {

@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { KernelInfo } from '../src/exec/kernel.js'
 import {
+  breakTies,
   type Candidate,
   CostModel,
   CUSTOM_KERNELS,
@@ -243,6 +244,22 @@ describe('strategies', () => {
 
   it('local transfers cost nothing, so with equal hardware fastest prefers this node too', () => {
     expect(place(task(), [peer('remote'), peer('me', { local: true })])).toBe('me')
+  })
+
+  it('near-ties are broken at random, within the jitter; scores of 0 and below are left alone', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 1e-6, max: 1e9, noNaN: true }), fc.double({ min: 0, max: 0.999_999, noNaN: true }), (score, random) => {
+        const broken = breakTies(score, () => random, 0.05)
+        return broken >= score && broken <= score * 1.05
+      }),
+    )
+    expect(breakTies(-1, () => 0.9)).toBe(-1)
+    expect(breakTies(0, () => 0.9)).toBe(0)
+    // Two scores 1 % apart come out either way round; 20 % apart never.
+    const order = new Set<boolean>()
+    for (const random of [0, 0.1, 0.5, 0.9]) order.add(breakTies(100, () => random) < breakTies(101, () => 0.5))
+    expect(order).toEqual(new Set([true, false]))
+    expect(breakTies(120, () => 0) > breakTies(100, () => 0.999)).toBe(true)
   })
 
   it('an app supplies its own scoring function, which overrides the declaration', () => {

@@ -33,7 +33,7 @@ import { CostModel } from '../scheduler/cost-model.js'
 import { dispatchNext } from '../scheduler/dispatch.js'
 import { LeaseTable, type TaskLease } from '../scheduler/lease.js'
 import { backoffMs, RetryBudget } from '../scheduler/retry.js'
-import { type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
+import { breakTies, type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
 import { parseTask, type TaskDeclaration, type TaskDeclarationInput } from '../scheduler/task.js'
 import { type QueuedTask, TaskQueue } from '../scheduler/task-queue.js'
 import { levelRank, type SecurityLevel } from '../security/levels.js'
@@ -209,11 +209,7 @@ export class TaskService {
     if (this.placing?.task !== task) {
       this.placing = { task, strategy: this.taskStrategies.get(task) ?? this.strategies.get(task.placement) }
     }
-    const score = this.placing.strategy(task, candidate, estimate)
-    // Scores within a few percent are a tie, broken at random: every submitter sees the same gossiped loads, and
-    // without it they all picked the same "best" peer until its next profile (7.9x the ideal's mean response time
-    // with 10 submitters at 1,000 nodes in the simulation, 2.7x with it: docs/BENCHMARKS.md, simulation).
-    return score > 0 ? score * (1 + LIMITS.placementTieJitter * Math.random()) : score
+    return breakTies(this.placing.strategy(task, candidate, estimate))
   }
   private readonly queue: TaskQueue<Pending>
   /** Remote peers by id, from presence gossip. */

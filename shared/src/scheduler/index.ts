@@ -13,7 +13,16 @@ export {
 export { CostModel, type CostModelOptions, copyEstimate, type Estimate, emptyEstimate, type PreparedTask } from './cost-model.js'
 export { type DispatchOptions, type DispatchStep, dispatchNext } from './dispatch.js'
 export { type PlacementDecision, type PlacementOptions, placeTask, UnplaceableError } from './placement.js'
-export { BUILTIN_STRATEGIES, cheapest, fastest, localFirst, type ScoringStrategy, StrategyRegistry, spread } from './strategies.js'
+export {
+  BUILTIN_STRATEGIES,
+  breakTies,
+  cheapest,
+  fastest,
+  localFirst,
+  type ScoringStrategy,
+  StrategyRegistry,
+  spread,
+} from './strategies.js'
 export {
   inputByteLength,
   inputProblem,

@@ -569,35 +569,25 @@ export interface Cancellable {
 export class RequestCut {
   cancelled = false
   reason: unknown
-  private attached: Cancellable | Set<Cancellable> | undefined
+  private readonly attached = new Set<Cancellable>()
 
   cancel(reason: unknown): void {
     if (this.cancelled) return
     this.cancelled = true
     this.reason = reason
-    const attached = this.attached
-    this.attached = undefined
-    if (attached instanceof Set) for (const deadline of attached) deadline.cancel(reason)
-    else attached?.cancel(reason)
+    for (const request of this.attached) request.cancel(reason)
+    this.attached.clear()
   }
 
   /** @internal A request starting (RpcService.request). */
-  attach(deadline: Cancellable): void {
-    if (this.cancelled) {
-      deadline.cancel(this.reason)
-      return
-    }
-    const attached = this.attached
-    if (attached === undefined) this.attached = deadline
-    else if (attached instanceof Set) attached.add(deadline)
-    else this.attached = new Set([attached, deadline])
+  attach(request: Cancellable): void {
+    if (this.cancelled) request.cancel(this.reason)
+    else this.attached.add(request)
   }
 
   /** @internal A request ending. */
-  detach(deadline: Cancellable): void {
-    const attached = this.attached
-    if (attached === deadline) this.attached = undefined
-    else if (attached instanceof Set) attached.delete(deadline)
+  detach(request: Cancellable): void {
+    this.attached.delete(request)
   }
 }
 

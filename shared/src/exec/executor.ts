@@ -411,25 +411,16 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
     } catch (err) {
       return unsendable(name, err)
     }
-    let running = true
-    let lastProgressAt = Number.NEGATIVE_INFINITY
-    const context: KernelContext = {
-      signal: NEVER_ABORTED,
-      progress: (fraction) => {
-        if (!running || !(fraction >= 0)) return
-        const now = performance.now()
-        if (fraction < 1 && now - lastProgressAt < LIMITS.executorProgressIntervalMs) return
-        lastProgressAt = now
-        progress(Math.min(1, fraction))
-      },
-    }
+    const reporter: InlineProgress = { running: true, lastAt: Number.NEGATIVE_INFINITY, report: progress }
+    // Bound, not an arrow function: tsx (which runs the CLI) names every closure made per task with a defineProperty.
+    const context: KernelContext = { signal: NEVER_ABORTED, progress: reportInlineProgress.bind(reporter) }
     let output: unknown
     try {
       output = kernel.run(kernel.validate(copy), context)
     } catch (err) {
       return kernelFailed(name, err)
     } finally {
-      running = false
+      reporter.running = false
     }
     if (typeof (output as PromiseLike<unknown> | undefined)?.then === 'function') {
       // It could not be timed out or cancelled here; the declaration is wrong, and the task says so.
@@ -569,6 +560,22 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
 /** The input an inline kernel runs on: a copy, as a worker would receive it; an input the caller hands over
  *  (`transferInput`: decoded from a frame, nobody else holds it) as it is, where a worker would get its buffers moved
  *  (structuredClone with transfer still copies everything else, for nothing on this thread). */
+/** An inline kernel's progress reports while it runs: passed on at most once per LIMITS.executorProgressIntervalMs
+ *  (and always at 1), dropped once it has returned. */
+interface InlineProgress {
+  running: boolean
+  lastAt: number
+  report: (fraction: number) => void
+}
+
+function reportInlineProgress(this: InlineProgress, fraction: number): void {
+  if (!this.running || !(fraction >= 0)) return
+  const now = performance.now()
+  if (fraction < 1 && now - this.lastAt < LIMITS.executorProgressIntervalMs) return
+  this.lastAt = now
+  this.report(Math.min(1, fraction))
+}
+
 function copyOf(input: unknown, transfer: boolean): unknown {
   return transfer ? input : structuredClone(input)
 }

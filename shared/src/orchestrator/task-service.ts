@@ -30,7 +30,7 @@ import type { NodeProfile } from '../net/wire-schemas.js'
 import { BreakerBoard, type BreakerState } from '../scheduler/breaker.js'
 import { type Candidate, candidateFromProfile, hostsKernel, type PeerHealth, withHealth } from '../scheduler/candidates.js'
 import { CostModel } from '../scheduler/cost-model.js'
-import { dispatchNext } from '../scheduler/dispatch.js'
+import { type DispatchOptions, dispatchNext } from '../scheduler/dispatch.js'
 import { LeaseTable, type TaskLease } from '../scheduler/lease.js'
 import { backoffMs, RetryBudget } from '../scheduler/retry.js'
 import { breakTies, type ScoringStrategy, StrategyRegistry } from '../scheduler/strategies.js'
@@ -223,6 +223,16 @@ export class TaskService {
   private readonly modules = new Map<string, { bytes: Uint8Array<ArrayBuffer>; holders: Set<string> }>()
   /** The capability token each queued task carries, for the placement's authorisation check. */
   private readonly tokens = new WeakMap<object, string | undefined>()
+  /** What every placement passes to dispatchNext: made once, as a closure made per placement costs more than the
+   *  placement (tsx, which runs the CLI, names every such function with a defineProperty). */
+  private readonly dispatching: DispatchOptions = {
+    model: this.model,
+    inFlight: this.inFlight,
+    strategy: this.scorePlacement,
+    // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
+    // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
+    authorize: (candidate, task) => candidate.local || task.peer !== undefined || this.tokens.get(task) !== undefined,
+  }
   /** A circuit breaker per peer: an open one keeps tasks off that peer until a probe succeeds. */
   readonly breakers: BreakerBoard
   private readonly retryBudget: RetryBudget
@@ -721,14 +731,7 @@ export class TaskService {
         if (wakeAt !== undefined) this.wakeUpAt(wakeAt)
         return
       }
-      const step = dispatchNext(this.queue, candidates, {
-        model: this.model,
-        inFlight: this.inFlight,
-        strategy: this.scorePlacement,
-        // A remote peer needs a capability token; whether it honours the one we hold is its gate's call. A task
-        // pinned to a peer goes there regardless, so that the peer's own refusal (CAPABILITY_MISSING) is the answer.
-        authorize: (candidate, task) => candidate.local || task.peer !== undefined || this.tokens.get(task) !== undefined,
-      })
+      const step = dispatchNext(this.queue, candidates, this.dispatching)
       if (step.kind === 'idle') {
         if (step.wakeAt !== undefined) this.wakeUpAt(step.wakeAt)
         return
@@ -1018,10 +1021,11 @@ export class TaskService {
         ? {}
         : {
             heartbeatMs: Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
-            onHeartbeat: () => this.renew(lease),
+            // Bound, not arrow functions: see `dispatching`.
+            onHeartbeat: this.renew.bind(this, lease),
             // The lease counts from the request on the stream, not from before a dial that may take seconds on a
             // loaded host (bench mesh-scale: leases of live executors lapsed before their first heartbeat could come).
-            onSent: () => this.leases?.renew(lease),
+            onSent: this.leaseSent.bind(this, lease),
           }),
     })
   }
@@ -1031,6 +1035,10 @@ export class TaskService {
   private leaseMsFor(peer: string): number | undefined {
     if (this.components.presence.get(peer)?.throttled !== true) return undefined
     return (this.leases?.leaseMs ?? 0) * this.throttledFactor
+  }
+
+  private leaseSent(lease: TaskLease<QueuedTask<Pending>>): void {
+    this.leases?.renew(lease)
   }
 
   private renew(lease: TaskLease<QueuedTask<Pending>>): void {

@@ -11,7 +11,7 @@ import { NoodleError, type NoodleErrorCode } from '../errors.js'
 import type { Logger } from '../monitoring/logger.js'
 import type { NodeMetrics } from '../monitoring/node-metrics.js'
 import type { AuditEntry, AuditLog } from './audit.js'
-import { type CapabilityRequest, VerifiedChainCache, verifyCapability } from './capability.js'
+import { type CapabilityRequest, type CapabilityToken, VerifiedChainCache, verifyCapability } from './capability.js'
 import type { SecurityLevel } from './levels.js'
 import type { PolicyEngine } from './policy.js'
 import type { RevocationList } from './revocation.js'
@@ -76,6 +76,8 @@ export class SecurityGate {
   private readonly c: SecurityGateComponents
   /** Bounded: keys are whole token strings (up to 16 KiB), so 2,000 entries stay under about 32 MiB. */
   private readonly cache = new VerifiedChainCache(2_000)
+  /** Made once: a closure made per request costs a defineProperty under tsx, which runs the CLI. */
+  private readonly isRevoked = (id: string, chain: readonly CapabilityToken[]): boolean => this.c.revocations.isRevoked(id, chain)
   private readonly now: () => number
   private readonly pending: AuditEntry[] = []
   private flushing: Promise<void> | undefined
@@ -104,7 +106,7 @@ export class SecurityGate {
       const result = await verifyCapability(request.token, capabilityRequest, {
         trustedRoots: this.c.trustedRoots,
         now: Math.floor(this.now() / 1000),
-        isRevoked: (id, chain) => this.c.revocations.isRevoked(id, chain),
+        isRevoked: this.isRevoked,
         cache: this.cache,
       })
       if (!result.ok) return this.deny(command, request, level, result.code, result.reason)

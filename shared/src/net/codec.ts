@@ -4,6 +4,7 @@
 
 import { decode, encode } from 'cborg'
 import * as v from 'valibot'
+import { compileSchema, INVALID } from '../compiled-schema.js'
 import { NoodleError } from '../errors.js'
 
 /** Strict decoding: no undefined, no indefinite lengths, no duplicate keys, no tags; maps become plain objects. */
@@ -175,6 +176,9 @@ export function decodeFrame<T>(bytes: Uint8Array, schema: FrameSchema<T>, maxByt
 }
 
 export function validateFrame<T>(value: unknown, schema: FrameSchema<T>): T {
+  const output = compileSchema(schema)(value)
+  if (output !== INVALID) return output
+  // valibot itself decides, and says what is wrong.
   const result = v.safeParse(schema, value, { abortEarly: true })
   if (result.success) return result.output
   const issue = result.issues[0]

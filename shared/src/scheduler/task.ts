@@ -3,6 +3,7 @@
 // so a bad declaration fails at once with TASK_INVALID and a sentence naming the field, never later on a peer.
 
 import * as v from 'valibot'
+import { compileSchema, INVALID } from '../compiled-schema.js'
 import { NoodleError } from '../errors.js'
 import { LIMITS } from '../limits.js'
 
@@ -99,6 +100,8 @@ export type TaskDeclarationInput = v.InferInput<typeof TaskDeclarationSchema>
 
 /** Checks a declaration and fills in the defaults; throws TASK_INVALID naming the first field that is wrong. */
 export function parseTask(input: unknown): TaskDeclaration {
+  const output = compileSchema(TaskDeclarationSchema)(input)
+  if (output !== INVALID) return output
   const result = v.safeParse(TaskDeclarationSchema, input, { abortEarly: true })
   if (result.success) return result.output
   const issue = result.issues[0]

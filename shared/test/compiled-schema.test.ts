@@ -82,6 +82,7 @@ const CASES: Case[] = [
     valid: [
       { id: 1, body: null },
       { id: 7, timeoutMs: 5000, traceId: 'abc', cap: 'nnt1.x', hb: 1000, body: { kernel: 'echo', input: bytes(4) } },
+      { id: 8, capAgain: true, body: 1 },
     ],
   },
   {

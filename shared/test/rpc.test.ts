@@ -5,7 +5,7 @@
 import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import * as v from 'valibot'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   defineProtocol,
   encodeFrame,
@@ -17,7 +17,7 @@ import {
   type RpcContext,
   RpcResponseSchema,
 } from '../src/index.js'
-import { eventually, type MemorySink, startMesh } from './test-platform.js'
+import { eventually, type MemorySink, startMesh, taskAuthority } from './test-platform.js'
 
 /** Test protocols are PUBLIC and need no capability: the gate lets them through (and audits them). */
 const OPEN = { command: '/test', level: 'PUBLIC', capability: 'optional' } as const
@@ -373,6 +373,85 @@ describe('deadlines and cancellation', () => {
     // Cancelled before it starts: fails at once, nothing sent.
     expect((await rejection(client.rpc.request(server.peerId, ECHO, { text: 'never' }, { cut }))).code).toBe('REQUEST_ABORTED')
     expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
+  })
+})
+
+describe('capability tokens on a kept stream', () => {
+  const GATED_COMMAND = { command: '/task/run', level: 'PUBLIC', capability: 'required' } as const
+  const GATED = defineProtocol('/noodlenet/test/gated/1.0.0', v.object({ n: v.number() }), v.object({ n: v.number() }))
+
+  /** Two nodes of their own, the first trusting the authority whose tokens `grant` makes for the second. */
+  async function gatedPair(): Promise<{ gated: NoodleNode; asker: NoodleNode; grant: () => Promise<string> }> {
+    const authority = await taskAuthority()
+    const pair = await startMesh(2, { security: { trustedRoots: [authority.root] } })
+    nodes.push(...pair)
+    const [gated, asker] = pair
+    await eventually(() => asker.peers().length === 1, 10_000, 'the two nodes to connect')
+    return { gated, asker, grant: () => authority.grant(asker) }
+  }
+
+  /** The request envelopes written from now on (answers, which carry `ok`, left out). */
+  function requestsWritten(): Array<Record<string, unknown>> {
+    const written: Array<Record<string, unknown>> = []
+    const original = FrameStream.prototype.write
+    vi.spyOn(FrameStream.prototype, 'write').mockImplementation(function (this: FrameStream, value, signal) {
+      if (!('ok' in (value as object))) written.push(value as Record<string, unknown>)
+      return original.call(this, value, signal)
+    })
+    return written
+  }
+
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('a token goes once per stream: later requests with it say capAgain, and the gate gets it each time', async () => {
+    const { gated, asker, grant } = await gatedPair()
+    await gated.rpc.handle(GATED, GATED_COMMAND, async (request) => request)
+    const first = await grant()
+    const second = await grant()
+    expect(second).not.toBe(first)
+    const written = requestsWritten()
+    for (const [n, capability] of [first, first, first, second, second].entries()) {
+      // A capability is required: each answer is the gate's allowance of the token.
+      expect(await asker.rpc.request(gated.peerId, GATED, { n }, { capability })).toEqual({ n })
+    }
+    const streams = asker.libp2p.getConnections(gated.peerId).flatMap((connection) => connection.streams)
+    expect(streams.filter((stream) => stream.protocol === GATED.protocol && stream.status === 'open')).toHaveLength(1)
+    expect(written.map((frame) => (frame.capAgain === true ? 'again' : frame.cap === first ? 'first' : 'second'))).toEqual([
+      'first',
+      'again',
+      'again',
+      'second',
+      'again',
+    ])
+    expect(written.filter((frame) => frame.capAgain === true && frame.cap !== undefined)).toEqual([])
+    // The stream's token serves only a request that asks for it.
+    expect((await rejection(asker.rpc.request(gated.peerId, GATED, { n: 5 }))).code).toBe('CAPABILITY_MISSING')
+    expect(await asker.rpc.request(gated.peerId, GATED, { n: 6 }, { capability: second })).toEqual({ n: 6 })
+  })
+
+  it('a peer that predates capAgain: the refused request goes again with its token, and that stream sends it in full', async () => {
+    const { gated, asker, grant } = await gatedPair()
+    // An older peer: it reads the envelope's `cap` and nothing else.
+    const seen: Array<string | undefined> = []
+    await gated.libp2p.handle(GATED.protocol, async (stream) => {
+      const frames = new FrameStream(stream, LIMITS.frameMaxBytes)
+      for (;;) {
+        const request = await frames.read(v.object({ id: v.number(), cap: v.optional(v.string()), body: v.unknown() }))
+        if (request === null) break
+        seen.push(request.cap === undefined ? undefined : 'token')
+        await frames.write(
+          request.cap === undefined
+            ? { id: request.id, ok: false, error: { code: 'CAPABILITY_MISSING', message: 'no token' } }
+            : { id: request.id, ok: true, body: request.body },
+        )
+      }
+      await frames.end()
+    })
+    const capability = await grant()
+    for (let n = 0; n < 3; n++) expect(await asker.rpc.request(gated.peerId, GATED, { n }, { capability })).toEqual({ n })
+    expect(seen).toEqual(['token', undefined, 'token', 'token'])
   })
 })
 

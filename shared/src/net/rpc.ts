@@ -14,7 +14,7 @@ import { type Logger, newTraceId, tracedLogger } from '../monitoring/logger.js'
 import type { AuthorizationRequest, GatedCommand, SecurityGate } from '../security/gate.js'
 import { type FrameSchema, validateFrame } from './codec.js'
 import { FrameStream } from './frame-stream.js'
-import { type RpcRequest, RpcRequestSchema, RpcResponseSchema, type WireError } from './wire-schemas.js'
+import { type RpcRequest, RpcRequestSchema, type RpcResponse, RpcResponseSchema, type WireError } from './wire-schemas.js'
 
 export interface RpcProtocol<Req, Res> {
   /** libp2p protocol id, e.g. `/noodlenet/task/1.0.0`. */
@@ -120,6 +120,10 @@ interface Lease {
   key: string
   frames: FrameStream
   nextId: number
+  /** The capability token the remote remembers for this stream (the last one sent on it), and whether it takes
+   *  `capAgain` for it: false once it answered such a request as if it carried no token (an older peer). */
+  cap: string | undefined
+  capAgain: boolean
   /** Aborted when a request on this stream is cut short (and the stream with it); requests on a kept-alive stream
    *  share it, so a request makes no AbortSignal of its own. */
   cancel: AbortController
@@ -214,6 +218,8 @@ export class RpcService {
   ): Promise<void> {
     const frames = new FrameStream(stream, this.frameMaxBytes)
     let current: HandlerContext | undefined
+    // The last capability token a request on this stream carried: a request that says `capAgain` uses it.
+    let streamCap: string | undefined
     stream.addEventListener('close', () => current?.abort(new NoodleError('REQUEST_ABORTED', 'the caller went away')))
     while (true) {
       let envelope: RpcRequest | null
@@ -246,7 +252,10 @@ export class RpcService {
       const timer = new ServeTimer(context, frames, envelope.id, envelope.timeoutMs ?? this.requestTimeoutMs, envelope.hb)
       try {
         // A denial is an ordinary error answer: the stream and the connection stay usable.
-        const decision = this.authorize(access, body, connection.remotePeer.toString(), envelope.cap, context)
+        let cap = envelope.cap
+        if (cap !== undefined) streamCap = cap
+        else if (envelope.capAgain === true) cap = streamCap
+        const decision = this.authorize(access, body, connection.remotePeer.toString(), cap, context)
         if (decision !== undefined) await decision
         const result = await handler(body, context)
         // Stopped before the answer, so no heartbeat can follow it on the stream.
@@ -307,19 +316,31 @@ export class RpcService {
       }
       if (lease.cancel.signal.aborted) lease.cancel = new AbortController()
       const signal = deadline.aim(lease.cancel)
-      const id = lease.nextId++
       let released = false
       try {
-        await lease.frames.write(
-          { id, timeoutMs, traceId: options.traceId, cap: options.capability, hb: options.heartbeatMs, body },
-          signal,
-        )
-        options.onSent?.()
-        let response = await lease.frames.read(RpcResponseSchema, signal)
-        while (response?.ok === true && (response.hb === true || response.part === true) && response.id === id) {
-          options.onHeartbeat?.()
-          if (response.part === true) options.onPart?.(validateFrame(response.body, definition.response))
+        let id: number
+        let response: RpcResponse | null
+        for (;;) {
+          id = lease.nextId++
+          const again = lease.capAgain && options.capability !== undefined && options.capability === lease.cap
+          if (options.capability !== undefined) lease.cap = options.capability
+          await lease.frames.write(
+            again
+              ? { id, timeoutMs, traceId: options.traceId, capAgain: true, hb: options.heartbeatMs, body }
+              : { id, timeoutMs, traceId: options.traceId, cap: options.capability, hb: options.heartbeatMs, body },
+            signal,
+          )
+          options.onSent?.()
           response = await lease.frames.read(RpcResponseSchema, signal)
+          while (response?.ok === true && (response.hb === true || response.part === true) && response.id === id) {
+            options.onHeartbeat?.()
+            if (response.part === true) options.onPart?.(validateFrame(response.body, definition.response))
+            response = await lease.frames.read(RpcResponseSchema, signal)
+          }
+          // The peer saw no token where we said "the same again": it predates capAgain. The gate refused before any
+          // handler ran, so the request goes once more, with its token, and this stream sends tokens in full.
+          if (!again || response?.ok !== false || response.id !== id || response.error.code !== 'CAPABILITY_MISSING') break
+          lease.capAgain = false
         }
         if (response === null)
           throw new NoodleError('STREAM_CLOSED', `${peer} closed the stream before answering`, 'Retry; the peer may be restarting.')
@@ -431,7 +452,14 @@ export class RpcService {
         pool.busy++
         try {
           const stream = await this.libp2p.dialProtocol(peer, protocol, { signal, maxOutboundStreams: MAX_STREAMS_PER_PEER })
-          const lease: Lease = { key, frames: new FrameStream(stream, this.frameMaxBytes), nextId: 1, cancel: new AbortController() }
+          const lease: Lease = {
+            key,
+            frames: new FrameStream(stream, this.frameMaxBytes),
+            nextId: 1,
+            cap: undefined,
+            capAgain: true,
+            cancel: new AbortController(),
+          }
           stream.addEventListener('close', () => this.forget(lease))
           return lease
         } catch (err) {

@@ -18,8 +18,11 @@ export const RpcRequestSchema = v.object({
   /** Milliseconds the caller will wait; the handler's AbortSignal fires when they are up. */
   timeoutMs: v.optional(count),
   traceId: v.optional(text(64)),
-  /** Compact capability token for the security gate. */
+  /** Compact capability token for the security gate. The stream remembers the last one a request on it carried. */
   cap: v.optional(text(16 * 1024)),
+  /** `true`: the request's token is the one the stream remembers (sent once, not with every request: a token is
+   *  ~370 bytes, most of a small request). A peer that remembers none, or predates this field, sees no token. */
+  capAgain: v.optional(v.literal(true)),
   /** Ask the handler for a heartbeat frame this often (ms) while it works (task leases; rpc.ts clamps it). */
   hb: v.optional(count),
   body: v.unknown(),

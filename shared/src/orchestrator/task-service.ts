@@ -693,7 +693,9 @@ export class TaskService {
   /** Places what can be placed now, and arranges to be called again when something may change. The tasks placed
    *  go out together at the end (flush): those for one peer may share a frame. */
   private pump(): void {
-    if (!this.started) return
+    // Nothing waits (size counts deferred tasks too): nothing to place. Every answer pumps, and a task awaited alone
+    // would otherwise pay for a look at every peer on its way back to its caller.
+    if (!this.started || this.queue.size === 0) return
     const placed: Attempt[] = []
     this.place(placed)
     if (placed.length > 0) this.flush(placed)

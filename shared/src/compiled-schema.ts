@@ -99,18 +99,11 @@ function compile(node: Node): Check {
   }
 }
 
-/** A node valibot runs itself: exactly its semantics, at its price. */
+/** A node valibot runs itself: exactly its semantics, at its price. An action runs on a typed dataset, as in a pipe. */
 function delegate(node: Node): Check {
+  const typed = node.kind !== 'schema'
   return (value) => {
-    const dataset = node['~run']({ value }, CONFIG)
-    return dataset.issues === undefined ? dataset.value : INVALID
-  }
-}
-
-/** An action run by valibot (it only runs on a typed dataset). */
-function delegateAction(node: Node): Check {
-  return (value) => {
-    const dataset = node['~run']({ typed: true, value }, CONFIG)
+    const dataset = node['~run']({ typed, value }, CONFIG)
     return dataset.issues === undefined ? dataset.value : INVALID
   }
 }
@@ -247,6 +240,6 @@ function compileAction(action: Node): Check {
       return (value) => (regex.test(value as string) ? value : INVALID)
     }
     default:
-      return delegateAction(action)
+      return delegate(action)
   }
 }

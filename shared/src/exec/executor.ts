@@ -557,9 +557,6 @@ export class CpuExecutor extends TypedEventEmitter<CpuExecutorEvents> {
   }
 }
 
-/** The input an inline kernel runs on: a copy, as a worker would receive it; an input the caller hands over
- *  (`transferInput`: decoded from a frame, nobody else holds it) as it is, where a worker would get its buffers moved
- *  (structuredClone with transfer still copies everything else, for nothing on this thread). */
 /** An inline kernel's progress reports while it runs: passed on at most once per LIMITS.executorProgressIntervalMs
  *  (and always at 1), dropped once it has returned. */
 interface InlineProgress {
@@ -576,6 +573,9 @@ function reportInlineProgress(this: InlineProgress, fraction: number): void {
   this.report(Math.min(1, fraction))
 }
 
+/** The input an inline kernel runs on: a copy, as a worker would receive it; an input the caller hands over
+ *  (`transferInput`: decoded from a frame, nobody else holds it) as it is, where a worker would get its buffers moved
+ *  (structuredClone with transfer still copies everything else, for nothing on this thread). */
 function copyOf(input: unknown, transfer: boolean): unknown {
   return transfer ? input : structuredClone(input)
 }

@@ -277,7 +277,6 @@ export class RpcService {
           break
         }
       } finally {
-        timer.stop()
         current = undefined
       }
     }

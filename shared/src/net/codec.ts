@@ -6,9 +6,10 @@ import { decode, encode } from 'cborg'
 import * as v from 'valibot'
 import { compileSchema, INVALID } from '../compiled-schema.js'
 import { NoodleError } from '../errors.js'
+import { FALLBACK, wireDecode, wireEncode } from './wire-cbor.js'
 
-/** Strict decoding: no undefined, no indefinite lengths, no duplicate keys, no tags; maps become plain objects. */
-const DECODE_OPTIONS = {
+/** cborg's options for frames (exported for wire-cbor's test). Strict decoding: no undefined, no indefinite lengths, no duplicate keys, no tags; maps become plain objects. */
+export const DECODE_OPTIONS = {
   strict: true,
   allowUndefined: false,
   allowIndefinite: false,
@@ -22,7 +23,7 @@ const DECODE_OPTIONS = {
 /** Encoding refuses what DECODE_OPTIONS refuses, so every frame we send is one a peer accepts: otherwise a NaN in a
  *  result would pass here and surface at the caller as the peer's FRAME_MALFORMED. Optional fields left undefined
  *  are omitted, as JSON would; undefined anywhere else is not valid on the wire. */
-const ENCODE_OPTIONS = {
+export const ENCODE_OPTIONS = {
   ignoreUndefinedProperties: true,
   typeEncoders: {
     undefined: () => refuse('undefined', 'leave the field out, or send null'),
@@ -44,9 +45,9 @@ function refuse(what: string, why: string): never {
 export type FrameSchema<T> = v.GenericSchema<unknown, T>
 
 export function encodeFrame(value: unknown, maxBytes: number): Uint8Array {
-  let bytes: Uint8Array
+  let bytes: Uint8Array | typeof FALLBACK = wireEncode(value)
   try {
-    bytes = encode(value, ENCODE_OPTIONS)
+    if (bytes === FALLBACK) bytes = encode(value, ENCODE_OPTIONS)
   } catch (err) {
     throw new NoodleError(
       'FRAME_INVALID',
@@ -158,9 +159,11 @@ class OwnedFrame extends Uint8Array {
  *  OwnedFrame), so a large byte string may stay where it is; decoding may then change the frame's bytes. */
 export function decodeFrame<T>(bytes: Uint8Array, schema: FrameSchema<T>, maxBytes: number, owned = false): T {
   if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes)
-  let value: unknown
+  // A frame the caller owns is cborg's alone: the fast path could not give it back unchanged after viewing into it.
+  let value = owned ? FALLBACK : wireDecode(bytes)
   try {
-    value = decode(owned ? new OwnedFrame(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) : bytes, DECODE_OPTIONS)
+    if (value === FALLBACK)
+      value = decode(owned ? new OwnedFrame(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) : bytes, DECODE_OPTIONS)
   } catch (err) {
     // cborg throws Error for bad input and RangeError for nesting too deep for the stack: both are bad bytes.
     throw new NoodleError(

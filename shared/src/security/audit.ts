@@ -182,9 +182,18 @@ export class AuditLog {
       )
     }
     this.current = { seq: unhashed.seq, lineHash: sha256Hex(line) }
-    // Without the absent fields, as a line reads back (parseAuditLine); built whole: delete would make it slow.
-    const { kernel, code, ...rest } = unhashed
-    return { ...rest, ...(kernel === undefined ? {} : { kernel }), ...(code === undefined ? {} : { code }), hash } as AuditRecord
+    // Without the absent fields, as a line reads back (parseAuditLine). Built key by key: delete, or rest and spread,
+    // would go through V8's slow generic paths (~5 µs a record).
+    const record = { seq: unhashed.seq, time: unhashed.time, peer: unhashed.peer, command: unhashed.command } as AuditRecord
+    if (unhashed.kernel !== undefined) record.kernel = unhashed.kernel
+    record.level = unhashed.level
+    record.outcome = unhashed.outcome
+    if (unhashed.code !== undefined) record.code = unhashed.code
+    record.reason = unhashed.reason
+    record.traceId = unhashed.traceId
+    record.prev = unhashed.prev
+    record.hash = hash
+    return record
   }
 }
 

@@ -1019,16 +1019,14 @@ export class TaskService {
       timeoutMs,
       cut: pending.cut,
       capability: pending.token,
-      ...(lease === undefined
-        ? {}
-        : {
-            heartbeatMs: Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
-            // Bound, not arrow functions: see `dispatching`.
-            onHeartbeat: this.renew.bind(this, lease),
-            // The lease counts from the request on the stream, not from before a dial that may take seconds on a
-            // loaded host (bench mesh-scale: leases of live executors lapsed before their first heartbeat could come).
-            onSent: this.leaseSent.bind(this, lease),
-          }),
+      // One shape with or without a lease (no spread): absent and undefined mean the same to request().
+      heartbeatMs:
+        lease === undefined ? undefined : Math.max(LIMITS.rpcHeartbeatMinMs, Math.floor(lease.leaseMs / LIMITS.taskHeartbeatsPerLease)),
+      // Bound, not arrow functions: see `dispatching`.
+      onHeartbeat: lease === undefined ? undefined : this.renew.bind(this, lease),
+      // The lease counts from the request on the stream, not from before a dial that may take seconds on a loaded
+      // host (bench mesh-scale: leases of live executors lapsed before their first heartbeat could come).
+      onSent: lease === undefined ? undefined : this.leaseSent.bind(this, lease),
     })
   }
 

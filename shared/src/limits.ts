@@ -48,6 +48,9 @@ export const LIMITS = {
   policyRatePeers: 10_000,
   /** Audit records a MemoryAuditStore keeps (a ring: the oldest go first). About 400 B each, so ~4 MiB. */
   auditMemoryRecords: 10_000,
+  /** How long the gate gathers audit records before hashing and writing them together (ms): one batch every few
+   *  milliseconds under load keeps the chain's hashing warm instead of a cold record after every request. */
+  auditFlushMs: 10,
   /** Audit records an IndexedDbAuditStore keeps (the oldest are deleted first). On disk, not in memory: ~400 B
    *  each, so ~20 MiB of the origin's storage, far below browsers' per-origin quota; more history than the memory
    *  ring because it survives reloads. lines() reads them all at once, ~20 MiB while verifying. */

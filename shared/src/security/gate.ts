@@ -8,6 +8,7 @@
 // PUBLIC denied). Commands that require a capability refuse requests without one: CAPABILITY_MISSING.
 
 import { NoodleError, type NoodleErrorCode } from '../errors.js'
+import { LIMITS } from '../limits.js'
 import type { Logger } from '../monitoring/logger.js'
 import type { NodeMetrics } from '../monitoring/node-metrics.js'
 import type { AuditEntry, AuditLog } from './audit.js'
@@ -188,25 +189,29 @@ export class SecurityGate {
     this.scheduleFlush()
   }
 
-  /** Audit records are hashed and written just after the request's own work (a macrotask later, in order), so
-   *  the hash chain does not sit on every request's critical path. A failed write closes the gate for every later
-   *  request (fail closed) and is logged; `flushAudit()` waits for what is queued. */
+  /** Audit records are hashed and written in batches, LIMITS.auditFlushMs after the first decision of a batch, in
+   *  order, so the hash chain is not on every request's critical path and a batch's records are hashed while the code
+   *  is warm (~5 µs a record, against ~15 µs for a lone record after each request). A failed write closes the gate
+   *  for every later request (fail closed) and is logged; `flushAudit()` waits for what is queued. */
   private scheduleFlush(): void {
     if (this.flushing !== undefined) return
-    this.flushing = new Promise<void>(afterThisTurn).then(async () => {
+    this.flushing = new Promise<void>(afterAuditDelay).then(async () => {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, this.pending.length)
-        for (const entry of batch) {
-          try {
-            await this.c.audit?.append(entry)
-          } catch (err) {
-            this.auditFailure = err
-            this.c.logger.error({ err, traceId: entry.traceId }, 'audit append failed; refusing requests until it can be written')
-          }
-        }
+        // AuditLog writes them one at a time, in this order; each is awaited together, not one turn each.
+        await Promise.all(batch.map((entry) => this.appendAudit(entry)))
       }
       this.flushing = undefined
     })
+  }
+
+  private async appendAudit(entry: AuditEntry): Promise<void> {
+    try {
+      await this.c.audit?.append(entry)
+    } catch (err) {
+      this.auditFailure = err
+      this.c.logger.error({ err, traceId: entry.traceId }, 'audit append failed; refusing requests until it can be written')
+    }
   }
 
   /** Resolves when every decision made so far is in the audit log. */
@@ -215,8 +220,6 @@ export class SecurityGate {
   }
 }
 
-/** Runs `then` once the current turn's I/O is done: setImmediate where there is one (Node), else a zero timeout.
- *  A zero timeout waits at least 1 ms in Node: the audit work of a request then lands on the next request's turn
- *  (round trips take ~0.5 ms), where setImmediate runs it while the caller reads the answer. */
-const afterThisTurn: (then: () => void) => void =
-  typeof globalThis.setImmediate === 'function' ? (then) => globalThis.setImmediate(then) : (then) => setTimeout(then, 0)
+function afterAuditDelay(then: () => void): void {
+  setTimeout(then, LIMITS.auditFlushMs)
+}

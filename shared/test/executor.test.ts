@@ -329,6 +329,49 @@ describe('inline kernels (run on the executor thread)', () => {
     expect(progress).toEqual([])
   })
 
+  it('reads a signal made on first read only when the task has to wait (a served request: ExecutorRunOptions.aborted)', async () => {
+    const { executor, open } = setup({ queueLimit: 4 })
+    let made = 0
+    const controller = new AbortController()
+    const served = (isAborted: () => boolean) => ({
+      aborted: isAborted,
+      get signal() {
+        made++
+        return controller.signal
+      },
+    })
+    // Run at once: no signal made.
+    expect(
+      (
+        await executor.run(
+          { kernel: 'echo', input: 1 },
+          served(() => false),
+        )
+      ).output,
+    ).toBe(1)
+    expect(made).toBe(0)
+    // Waiting behind a busy worker: the signal is made, and aborting it cancels the waiting task.
+    const blocker = executor.run({ kernel: 'gate', input: { key: 'blocker' } })
+    const waiting = executor.run(
+      { kernel: 'echo', input: 3 },
+      served(() => controller.signal.aborted),
+    )
+    expect(made).toBe(1)
+    controller.abort(new Error('gone'))
+    expect((await failure(waiting)).code).toBe('TASK_ABORTED')
+    // Cancelled before it ran: refused, with the signal's reason.
+    const refused = await failure(
+      executor.run(
+        { kernel: 'echo', input: 2 },
+        served(() => true),
+      ),
+    )
+    expect(refused.code).toBe('TASK_ABORTED')
+    expect(refused.message).toMatch(/gone/)
+    await open('blocker')
+    await blocker
+  })
+
   it('sends a large input to a worker, and an input that cannot be copied fails as it would there', async () => {
     const { executor, pool } = setup()
     const large = await executor.run({ kernel: 'echo', input: new Uint8Array(70_000) })

@@ -77,20 +77,24 @@ function deferred<T = void>(): { promise: Promise<T>; fire: (value: T) => void }
   return { promise, fire }
 }
 
-/** A handler that reports when it starts and when its AbortSignal fires, and waits for that signal. */
+/** A handler that reports when it starts and when its AbortSignal fires, and waits for that signal. `flags`: its
+ *  context's `aborted` when it starts and when the signal fires. */
 function waitForAbort() {
   const started = deferred()
   const aborted = deferred<unknown>()
+  const flags: boolean[] = []
   const handler = async (_request: unknown, context: RpcContext): Promise<Record<string, never>> => {
+    flags.push(context.aborted)
     started.fire()
     return await new Promise((_resolve, reject) => {
       context.signal.addEventListener('abort', () => {
+        flags.push(context.aborted)
         aborted.fire(context.signal.reason)
         reject(context.signal.reason)
       })
     })
   }
-  return { handler, started: started.promise, aborted: aborted.promise }
+  return { handler, started: started.promise, aborted: aborted.promise, flags }
 }
 
 describe('requests and answers', () => {
@@ -296,6 +300,7 @@ describe('deadlines and cancellation', () => {
     const reason = await slow.aborted
     expect(reason).toBeInstanceOf(NoodleError)
     expect(['REQUEST_TIMEOUT', 'REQUEST_ABORTED']).toContain((reason as NoodleError).code)
+    expect(slow.flags).toEqual([false, true])
     expect(await client.rpc.request(server.peerId, ECHO, { text: 'next' })).toMatchObject({ text: 'next' })
   })
 

@@ -70,7 +70,8 @@ export class CpuTaskExecutor implements TaskExecutor {
         module: task.module,
         transferInput: options.owned === true,
       },
-      { signal: options.signal, onProgress: options.onProgress },
+      // As given: its signal may be made on first read (ExecutorRunOptions.aborted).
+      options,
     )
     return { output: result.output, durationMs: result.durationMs, backend: result.backend }
   }

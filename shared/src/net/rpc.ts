@@ -31,8 +31,10 @@ export interface RpcContext {
   remotePeer: PeerId
   connection: Connection
   traceId: string
-  /** Fires when the caller's deadline passes or it cancels (its stream closes). */
+  /** Fires when the caller's deadline passes or it cancels (its stream closes). Made on first use. */
   signal: AbortSignal
+  /** Whether `signal` has fired (or would have), without making it. */
+  readonly aborted: boolean
   logger: Logger
   /** Sends part of the answer now (the protocol's response schema; the caller's `onPart` gets it), before the
    *  handler returns the rest. Absent where the request came through a route: there the answer is one frame. */
@@ -642,7 +644,7 @@ class HandlerContext implements RpcContext {
   private traced: Logger | undefined
   private controller: AbortController | undefined
   private abortReason: unknown
-  private aborted = false
+  private fired = false
 
   /** `remotePeer`: the source of a routed request, when it is not the connection's peer. */
   constructor(connection: Connection, traceId: string | undefined, parentLogger: Logger, remotePeer: PeerId = connection.remotePeer) {
@@ -665,15 +667,19 @@ class HandlerContext implements RpcContext {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
-      if (this.aborted) this.controller.abort(this.abortReason)
+      if (this.fired) this.controller.abort(this.abortReason)
     }
     return this.controller.signal
   }
 
+  get aborted(): boolean {
+    return this.fired
+  }
+
   /** The first reason wins, as with AbortController. */
   abort(reason: unknown): void {
-    if (this.aborted) return
-    this.aborted = true
+    if (this.fired) return
+    this.fired = true
     this.abortReason = reason
     this.controller?.abort(reason)
   }

@@ -57,6 +57,8 @@ export interface TaskExecutor {
 
 export interface TaskExecutorRunOptions {
   signal: AbortSignal
+  /** Whether the task is cancelled already, without reading `signal` (see ExecutorRunOptions.aborted). */
+  aborted?: () => boolean
   onProgress?: (fraction: number) => void
   owned?: boolean
 }
@@ -341,7 +343,7 @@ export class TaskService {
           // A task is at least as sensitive as its kernel: a token for PUBLIC tasks cannot run an INTERNAL kernel.
           describe: (task) => ({ kernel: task.kernel, level: higherLevel(task.level, executor.levelOf(task.kernel)) }),
         },
-        async (task, context) => this.execute(this.executor ?? this.restarting(), task, { signal: context.signal, owned: true }),
+        async (task, context) => this.execute(this.executor ?? this.restarting(), task, new ServedRun(context)),
       )
       // The same command and check for a batch: one kernel and level under one token, so one decision covers all of
       // its tasks (rate rules count each).
@@ -1211,6 +1213,22 @@ export class TaskService {
 }
 
 /** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
+/** How a task served for a peer runs: its input is the decoded frame's alone (`owned`), and its signal is the
+ *  request's, made only if the executor reads it: an inline kernel run at once does not. */
+class ServedRun implements TaskExecutorRunOptions {
+  readonly owned = true
+
+  constructor(private readonly context: RpcContext) {}
+
+  get signal(): AbortSignal {
+    return this.context.signal
+  }
+
+  aborted(): boolean {
+    return this.context.aborted
+  }
+}
+
 /** RunOptions that are not part of the task declaration. */
 const RUN_ONLY = new Set(['token', 'timeoutMs', 'level', 'module', 'strategy', 'signal', 'onProgress', 'replicas', 'quorum'])
 

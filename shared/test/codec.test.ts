@@ -119,6 +119,14 @@ describe('what encodeFrame refuses', () => {
     ['Infinity', [Number.POSITIVE_INFINITY]],
     ['a Map with a number key', new Map([[1, 'one']])],
     ['a bigint too large for a number', 2n ** 70n],
+    [
+      'an object whose getter throws',
+      {
+        get x(): number {
+          throw new Error('cannot read x')
+        },
+      },
+    ],
   ])('refuses %s with FRAME_INVALID and a hint', (_what, value) => {
     let error: unknown
     try {

@@ -1,6 +1,7 @@
 // The wire codec: every frame is CBOR (binary payloads stay binary) with a size cap, and every inbound frame is
 // validated against its schema before any other code sees it. Anything else is a typed error: FRAME_TOO_LARGE,
 // FRAME_MALFORMED (not CBOR) or FRAME_INVALID (CBOR of the wrong shape). Decoding never throws anything else.
+// Plain data takes a fast path (wire-cbor.ts) that gives cborg's bytes and values; cborg handles the rest.
 
 import { decode, encode } from 'cborg'
 import * as v from 'valibot'
@@ -8,7 +9,8 @@ import { compileSchema, INVALID } from '../compiled-schema.js'
 import { NoodleError } from '../errors.js'
 import { FALLBACK, wireDecode, wireEncode } from './wire-cbor.js'
 
-/** cborg's options for frames (exported for wire-cbor's test). Strict decoding: no undefined, no indefinite lengths, no duplicate keys, no tags; maps become plain objects. */
+/** cborg's options for frames (exported for wire-cbor's test). Strict decoding: no undefined, no indefinite lengths,
+ *  no duplicate keys, no tags; maps become plain objects. */
 export const DECODE_OPTIONS = {
   strict: true,
   allowUndefined: false,
@@ -45,8 +47,10 @@ function refuse(what: string, why: string): never {
 export type FrameSchema<T> = v.GenericSchema<unknown, T>
 
 export function encodeFrame(value: unknown, maxBytes: number): Uint8Array {
-  let bytes: Uint8Array | typeof FALLBACK = wireEncode(value)
+  let bytes: Uint8Array | typeof FALLBACK
   try {
+    // A getter that throws does so here as in cborg: a FRAME_INVALID either way.
+    bytes = wireEncode(value)
     if (bytes === FALLBACK) bytes = encode(value, ENCODE_OPTIONS)
   } catch (err) {
     throw new NoodleError(
@@ -159,9 +163,10 @@ class OwnedFrame extends Uint8Array {
  *  OwnedFrame), so a large byte string may stay where it is; decoding may then change the frame's bytes. */
 export function decodeFrame<T>(bytes: Uint8Array, schema: FrameSchema<T>, maxBytes: number, owned = false): T {
   if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes)
-  // A frame the caller owns is cborg's alone: the fast path could not give it back unchanged after viewing into it.
-  let value = owned ? FALLBACK : wireDecode(bytes)
+  let value: unknown
   try {
+    // A frame the caller owns is cborg's alone: the fast path could not give it back unchanged after viewing into it.
+    value = owned ? FALLBACK : wireDecode(bytes)
     if (value === FALLBACK)
       value = decode(owned ? new OwnedFrame(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) : bytes, DECODE_OPTIONS)
   } catch (err) {

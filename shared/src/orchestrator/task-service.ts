@@ -1212,7 +1212,6 @@ export class TaskService {
   }
 }
 
-/** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
 /** How a task served for a peer runs: its input is the decoded frame's alone (`owned`), and its signal is the
  *  request's, made only if the executor reads it: an inline kernel run at once does not. */
 class ServedRun implements TaskExecutorRunOptions {
@@ -1261,6 +1260,7 @@ function signalOf(pending: Pending): AbortSignal {
 /** Node's default limit of listeners per event before it warns of a leak. */
 const DEFAULT_MAX_LISTENERS = 10
 
+/** A peer with no room in the queue it advertised (counting what this node has sent it): placeTask's QUEUE_FULL. */
 function isFull(candidate: Candidate): boolean {
   return candidate.queueLimit !== undefined && candidate.queueLength >= candidate.queueLimit
 }

@@ -6,7 +6,7 @@ import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeFrame } from '../src/net/codec.js'
+import { decodeFrame, encodeFrame, largeBytesAt } from '../src/net/codec.js'
 import { type Frame, FrameAssembler } from '../src/net/frame-stream.js'
 
 const MiB = 1 << 20
@@ -111,17 +111,42 @@ describe('decodeFrame of a frame whose memory is its own', () => {
 
   it('leaves the first large byte string in the frame (a view, 8-byte aligned) and copies small ones', () => {
     for (const pad of ['', 'x', 'xyz', 'abcdefg']) {
-      // The pad moves the byte string to every offset modulo 8 in the frame.
-      const frame = encodeFrame({ pad, a: payload(100_000, 2), small: payload(10, 3) }, 16 * MiB)
-      const owned = decodeFrame(frame.slice(), v.object({ ...Body.entries, pad: v.string() }), 16 * MiB, true)
+      // The pad (key `_`: written before `a`) moves the byte string to every offset modulo 8 in the frame.
+      const frame = encodeFrame({ _: pad, a: payload(100_000, 2), small: payload(10, 3) }, 16 * MiB)
+      const owned = decodeFrame(frame.slice(), v.object({ ...Body.entries, _: v.string() }), 16 * MiB, true)
       expect(same(owned.a, payload(100_000, 2))).toBe(true)
-      expect(owned.pad).toBe(pad)
+      expect(owned._).toBe(pad)
       expect(owned.a.buffer.byteLength).toBe(frame.byteLength)
       expect(owned.a.byteOffset % 8).toBe(0)
       expect(owned.small.buffer.byteLength).toBe(10)
       // Not owned: every byte string is a copy.
       expect(decodeFrame(frame, Body, 16 * MiB).a.buffer.byteLength).toBe(100_000)
     }
+  })
+
+  it('lays a large frame out in its buffer so that its large byte string starts aligned and nothing is moved', () => {
+    const offsets = new Set<number>()
+    for (const pad of ['', 'x', 'xyz', 'abcdefg']) {
+      const sent = encodeFrame({ _: pad, a: payload(2 * MiB, 7), small: payload(3, 8) }, 16 * MiB)
+      const at = largeBytesAt(sent)
+      offsets.add(at % 8)
+      expect(same(sent.subarray(at, at + 64), payload(2 * MiB, 7).subarray(0, 64))).toBe(true)
+      const frames: Frame[] = []
+      const assembler = new FrameAssembler(16 * MiB)
+      for (const chunk of chunked([sent], [0.1, 0.3, 0.6, 0.9])) assembler.push(chunk, frames)
+      const [frame] = frames
+      expect(frame.owned).toBe(true)
+      expect((frame.bytes.byteOffset + at) % 8).toBe(0)
+      const decoded = decodeFrame(frame.bytes, v.object({ ...Body.entries, _: v.string() }), 16 * MiB, true)
+      expect(decoded.a.buffer).toBe(frame.bytes.buffer)
+      expect(decoded.a.byteOffset % 8).toBe(0)
+      expect(same(decoded.a, payload(2 * MiB, 7))).toBe(true)
+      // Left where it was: the frame's bytes are as they arrived (a move would have shifted them).
+      expect(same(frame.bytes, sent)).toBe(true)
+    }
+    expect(offsets.size).toBe(4)
+    expect(largeBytesAt(encodeFrame({ small: payload(10, 1) }, MiB))).toBe(-1)
+    expect(largeBytesAt(Uint8Array.of(0x5f, 0x41, 0x00, 0xff))).toBe(-1)
   })
 
   it("copies a second large byte string, which would otherwise share the first one's buffer", () => {

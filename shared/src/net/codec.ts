@@ -132,6 +132,33 @@ function bytesHeader(length: number): Uint8Array {
   throw new NoodleError('FRAME_TOO_LARGE', `a byte string of ${length} bytes cannot be framed`, 'Split the payload.')
 }
 
+/** Where the data of the first byte string of LARGE_BYTES or more starts in a frame that begins with `head`: the
+ *  one decodeFrame(…, owned) leaves in place, so a buffer can be laid out for it to start 8-byte aligned and need no
+ *  move (FrameAssembler). -1 when `head` ends first or holds what this walk does not read (an indefinite length).
+ *  CBOR lists its items in the order a decoder meets them, each head followed by its string's bytes or by its
+ *  children, so one pass over the heads finds it. */
+export function largeBytesAt(head: Uint8Array): number {
+  let pos = 0
+  while (pos < head.byteLength) {
+    const first = head[pos++]
+    const major = first >>> 5
+    const minor = first & 31
+    let n = minor
+    if (minor >= 24) {
+      const width = minor === 24 ? 1 : minor === 25 ? 2 : minor === 26 ? 4 : minor === 27 ? 8 : 0
+      if (width === 0 || pos + width > head.byteLength) return -1
+      n = 0
+      for (let i = 0; i < width; i++) n = n * 256 + head[pos + i]
+      pos += width
+    }
+    if (major === 2 && n >= LARGE_BYTES) return pos
+    // Strings carry their bytes; other heads carry nothing more (numbers, floats and simple values end with their
+    // argument, and arrays, maps and tags are followed by their items).
+    if (major === 2 || major === 3) pos += n
+  }
+  return -1
+}
+
 /**
  * `bytes` as decodeFrame's input where the caller owns the frame's memory outright (a buffer allocated for this frame
  * alone, that nothing else reads or writes). The first large byte string in it (≥ LARGE_BYTES) is decoded as a view

@@ -7,7 +7,7 @@ import type { Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { NoodleError } from '../errors.js'
-import { decodeFrame, encodeFrameParts, type FrameSchema } from './codec.js'
+import { decodeFrame, encodeFrameParts, type FrameSchema, largeBytesAt } from './codec.js'
 
 /** Frames buffered before the stream is paused. */
 const MAX_QUEUED_FRAMES = 16
@@ -36,6 +36,8 @@ function frameLength(buffer: Uint8ArrayList | Uint8Array): number {
 
 /** Frames at least this long are gathered into a buffer of their own as their chunks arrive (FrameAssembler). */
 const LARGE_FRAME_BYTES = 1 << 20
+/** How much of a large frame's start is read for where its large byte string begins (its envelope is far shorter). */
+const FRAME_HEAD_BYTES = 4096
 
 export interface Frame {
   bytes: Uint8Array
@@ -48,12 +50,13 @@ export interface Frame {
  * A small frame is taken from the chunks it came in: a view when it lies in one, else joined. A large one (at least
  * LARGE_FRAME_BYTES) is copied chunk by chunk, as it arrives, into a buffer of its own: the copying is spread over
  * the transfer instead of joining 16 MB of chunks at the end, and the frame's memory is its own, so decodeFrame can
- * leave a large byte string in place. The buffer starts once LARGE_FRAME_BYTES of the frame have arrived and grows
+ * leave a large byte string in place (the frame is laid out in its buffer for that string to start 8-byte aligned,
+ * as a kernel reading floats needs). The buffer starts once LARGE_FRAME_BYTES of the frame have arrived and grows
  * ×4 up to the announced length, so memory follows the bytes received, not the length a peer announces.
  */
 export class FrameAssembler {
   private readonly buffered = new Uint8ArrayList()
-  private large: { length: number; bytes: Uint8Array; filled: number } | undefined
+  private large: { length: number; bytes: Uint8Array; filled: number; pad: number } | undefined
   private readonly maxBytes: number
 
   constructor(maxBytes: number) {
@@ -74,7 +77,7 @@ export class FrameAssembler {
         }
         const n = Math.min(chunk.byteLength - offset, large.length - large.filled)
         if (large.filled + n > large.bytes.byteLength) {
-          const grown = new Uint8Array(Math.min(large.length, Math.max(large.filled + n, large.bytes.byteLength * 4)))
+          const grown = padded(Math.min(large.length, Math.max(large.filled + n, large.bytes.byteLength * 4)), large.pad)
           grown.set(large.bytes.subarray(0, large.filled))
           large.bytes = grown
         }
@@ -103,18 +106,27 @@ export class FrameAssembler {
       }
       if (length >= LARGE_FRAME_BYTES && have >= LARGE_FRAME_BYTES) {
         this.buffered.consume(header)
-        const bytes = new Uint8Array(Math.min(length, have * 4))
+        // The frame starts `pad` bytes into its buffer, so that its large byte string (a task's input, a result's
+        // output) starts 8-byte aligned and decodeFrame need not move 16 MB to align it.
+        const start = largeBytesAt(this.buffered.subarray(0, FRAME_HEAD_BYTES))
+        const pad = start < 0 ? 0 : (8 - (start % 8)) % 8
+        const bytes = padded(Math.min(length, have * 4), pad)
         let at = 0
         for (const chunk of this.buffered) {
           bytes.set(chunk, at)
           at += chunk.byteLength
         }
         this.buffered.consume(have)
-        this.large = { length, bytes, filled: have }
+        this.large = { length, bytes, filled: have, pad }
       }
       return
     }
   }
+}
+
+/** `size` bytes starting `pad` bytes into a buffer of their own. */
+function padded(size: number, pad: number): Uint8Array {
+  return pad === 0 ? new Uint8Array(size) : new Uint8Array(new ArrayBuffer(size + pad), pad, size)
 }
 
 export class FrameStream {

@@ -137,6 +137,9 @@ describe('decodeFrame of a frame whose memory is its own', () => {
       const [frame] = frames
       expect(frame.owned).toBe(true)
       expect((frame.bytes.byteOffset + at) % 8).toBe(0)
+      // The buffer (not zeroed when allocated) holds the frame and a zeroed pad before it, nothing else.
+      expect(frame.bytes.buffer.byteLength).toBe(frame.bytes.byteOffset + frame.bytes.byteLength)
+      expect(new Uint8Array(frame.bytes.buffer, 0, frame.bytes.byteOffset).every((byte) => byte === 0)).toBe(true)
       const decoded = decodeFrame(frame.bytes, v.object({ ...Body.entries, _: v.string() }), 16 * MiB, true)
       expect(decoded.a.buffer).toBe(frame.bytes.buffer)
       expect(decoded.a.byteOffset % 8).toBe(0)

@@ -49,11 +49,12 @@ export interface Frame {
 /**
  * Cuts a stream's chunks into length-prefixed frames (what libp2p's LengthPrefixedDecoder does, with frameLength).
  * A small frame is taken from the chunks it came in: a view when it lies in one, else joined. A large one (at least
- * LARGE_FRAME_BYTES) is copied chunk by chunk, as it arrives, into a buffer of its own: the copying is spread over
- * the transfer instead of joining 16 MB of chunks at the end, and the frame's memory is its own, so decodeFrame can
- * leave a large byte string in place (the frame is laid out in its buffer for that string to start 8-byte aligned,
- * as a kernel reading floats needs). The buffer starts once LARGE_FRAME_BYTES of the frame have arrived and grows
- * ×4 up to the announced length, so memory follows the bytes received, not the length a peer announces.
+ * LARGE_FRAME_BYTES) is copied chunk by chunk, as the stream hands them over, into a buffer of its own, so that the
+ * frame's memory is its own and decodeFrame can leave a large byte string in place (the frame is laid out in its
+ * buffer for that string to start 8-byte aligned, as a kernel reading floats needs). The buffer starts once
+ * LARGE_FRAME_BYTES of the frame have arrived and grows ×4 up to the announced length, so memory follows the bytes
+ * received, not the length a peer announces. Over yamux a stream gets a data frame only once it is whole, and a data
+ * frame is as large as the sender's window (up to 16 MiB): a large frame then comes in one piece, copied at once.
  */
 export class FrameAssembler {
   private readonly buffered = new Uint8ArrayList()

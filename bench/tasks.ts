@@ -31,7 +31,10 @@ const SMALL_PAYLOAD_BYTES = 100
 const SERVER = fileURLToPath(new URL('./support/task-server.ts', import.meta.url))
 
 interface Plan {
-  /** Round trips of each path before measuring (after a map of as many tasks, which starts every worker). */
+  /** Round trips of each path before measuring (after a map of as many tasks, which starts every worker). V8 takes
+   *  ~4,000 lone tasks to compile the task path (~700 functions optimized on the submitter alone, on background
+   *  threads that share the two cores): before that a task's round trip is 2–7× its steady one. The warm-up is
+   *  timed and reported as such. */
   warmup: number
   roundTrips: number
   block: number
@@ -41,10 +44,21 @@ interface Plan {
   /** Raw streams sending at once in the async baseline: as many as RpcService opens to one peer. */
   lanes: number
   bulkRounds: number
+  /** 16 MB echoes of each path before measuring. */
+  bulkWarmup: number
 }
 
-const FULL: Plan = { warmup: 500, roundTrips: 3_000, block: 250, mapTasks: 5_000, mapRounds: 6, lanes: 64, bulkRounds: 12 }
-const QUICK: Plan = { warmup: 50, roundTrips: 300, block: 50, mapTasks: 500, mapRounds: 2, lanes: 64, bulkRounds: 2 }
+const FULL: Plan = {
+  warmup: 5_000,
+  roundTrips: 3_000,
+  block: 250,
+  mapTasks: 5_000,
+  mapRounds: 6,
+  lanes: 64,
+  bulkRounds: 24,
+  bulkWarmup: 3,
+}
+const QUICK: Plan = { warmup: 300, roundTrips: 300, block: 50, mapTasks: 500, mapRounds: 2, lanes: 64, bulkRounds: 2, bulkWarmup: 1 }
 
 /** Rates of the blocks or rounds of one path: the median, the slowest and the fastest. */
 interface Rates {
@@ -55,6 +69,8 @@ interface Rates {
 }
 
 interface Results {
+  /** The warm-up's round trips, one raw then one task: what the first tasks after a start cost. */
+  warmup: { raw: LatencySummary; task: LatencySummary }
   roundTrip: { raw: LatencySummary; task: LatencySummary; ratioP50: number; ratioMean: number; meetsTarget: boolean }
   sync: { raw: Rates; task: Rates; ratio: number; meetsTarget: boolean }
   async: { raw: Rates; task: Rates; ratio: number; meetsTarget: boolean }
@@ -98,11 +114,13 @@ async function run(options: BenchOptions): Promise<BenchReport> {
 
     // Every worker started (tsx loads in each, ~1 s) and every stream open before anything is timed.
     await mapRate(submitter, server.peerId, small, plan.warmup)
+    const cold = { raw: new LatencySamples(), task: new LatencySamples() }
     for (let i = 0; i < plan.warmup; i++) {
-      await rawSmall(small)
-      await task(small)
+      await cold.raw.time(() => rawSmall(small))
+      await cold.task.time(() => task(small))
     }
     const results: Results = {
+      warmup: { raw: cold.raw.summary(), task: cold.task.summary() },
       ...(await measureRoundTrips(plan, rawSmall, task, small)),
       async: await measureAsync(plan, rawLanes, submitter, server.peerId, small),
       bulk: await measureBulk(plan, rawSmall, task),
@@ -223,8 +241,10 @@ async function mapRate(submitter: NoodleNode, executor: string, payload: Uint8Ar
 async function measureBulk(plan: Plan, raw: RawEcho, task: RawEcho) {
   const payload = new Uint8Array(BULK_PAYLOAD_BYTES)
   for (let i = 0; i < payload.byteLength; i += 65_536) crypto.getRandomValues(payload.subarray(i, i + 65_536))
-  await raw(payload)
-  await task(payload)
+  for (let i = 0; i < plan.bulkWarmup; i++) {
+    await raw(payload)
+    await task(payload)
+  }
   const mbs = { raw: [] as number[], task: [] as number[] }
   for (let round = 0; round < plan.bulkRounds; round++) {
     for (const path of round % 2 === 0 ? (['raw', 'task'] as const) : (['task', 'raw'] as const)) {
@@ -245,11 +265,14 @@ function rates(samples: number[]): Rates {
 
 function report(results: Results, plan: Plan, options: BenchOptions): BenchReport {
   const machine = describeMachine()
-  const { roundTrip, sync, async, bulk } = results
+  const { warmup, roundTrip, sync, async, bulk } = results
+  const row = (path: string, s: LatencySummary) => [path, s.n, s.p50, s.p90, s.p99, s.mean]
   const latency = formatTable([
     ['100 B echo', 'round trips', 'p50 µs', 'p90 µs', 'p99 µs', 'mean µs'],
-    ['raw lpStream (baseline)', roundTrip.raw.n, roundTrip.raw.p50, roundTrip.raw.p90, roundTrip.raw.p99, roundTrip.raw.mean],
-    ['node.run echo task', roundTrip.task.n, roundTrip.task.p50, roundTrip.task.p90, roundTrip.task.p99, roundTrip.task.mean],
+    row('raw lpStream, warm-up', warmup.raw),
+    row('node.run echo task, warm-up', warmup.task),
+    row('raw lpStream (baseline)', roundTrip.raw),
+    row('node.run echo task', roundTrip.task),
   ])
   const range = (r: Rates): string => `${Math.round(r.min)}–${Math.round(r.max)}`
   const throughput = formatTable([
@@ -285,8 +308,9 @@ function report(results: Results, plan: Plan, options: BenchOptions): BenchRepor
     `${tasksBenchmark.name}: ${tasksBenchmark.summary}`,
     machineLine(machine),
     'submitter (no executor) → executor process (CpuExecutor over worker_threads), TCP + noise + yamux; ' +
-      `${plan.roundTrips} round trips per path in alternating blocks of ${plan.block} after ${plan.warmup} warm-up, ` +
-      `${plan.mapRounds} async rounds, ${plan.bulkRounds} 16 MB rounds${options.quick ? ' (--quick)' : ''}`,
+      `${plan.roundTrips} round trips per path in alternating blocks of ${plan.block} after ${plan.warmup} warm-up ` +
+      `(a map of as many, then one of each path in turn), ${plan.mapRounds} async rounds, ${plan.bulkRounds} 16 MB ` +
+      `rounds after ${plan.bulkWarmup} warm-up${options.quick ? ' (--quick)' : ''}`,
     '',
     latency,
     '',

@@ -29,7 +29,7 @@ interface Plan {
   block: number
 }
 
-const FULL: Plan = { warmup: 1_000, roundTrips: 5_000, block: 250 }
+const FULL: Plan = { warmup: 5_000, roundTrips: 5_000, block: 250 }
 const QUICK: Plan = { warmup: 100, roundTrips: 500, block: 50 }
 
 interface PayloadResult {
